@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything lvsd needs to build, test and run its lab on Debian 12.
+# Idempotent: when every package is already there it prints nothing and exits 0.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config clang-format
+  # libraries
+  libboost-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libyaml-cpp-dev
+  libssl-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  libbenchmark-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
+  libnetfilter-queue-dev libmnl-dev
+  # lab and runtime tools
+  iproute2 iptables nginx-light curl procps systemd
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nginx from the package starts a system instance; the lab runs its own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+  systemctl stop nginx || true
+  systemctl disable nginx >/dev/null 2>&1 || true
+fi
