@@ -12,7 +12,7 @@ PACKAGES=(
   libbenchmark-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   libnetfilter-queue-dev libmnl-dev
   # lab and runtime tools
-  iproute2 iptables nginx-light curl procps systemd
+  iproute2 iptables nginx-light curl procps systemd jq util-linux
 )
 
 missing=()

@@ -1,0 +1,113 @@
+// lvsctl: the command-line client of lvsd's status socket.
+//
+// Exit codes: 0 ok; 1 the daemon answered with an error (e.g. a reload was
+// rejected); 2 usage error; 3 the daemon is unreachable or broke the protocol.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "daemon/lvsctl/client.hpp"
+#include "daemon/lvsctl/render.hpp"
+
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUnreachable = 3;
+
+std::string default_socket() {
+  if (const char* env = std::getenv("LVSD_SOCKET"); env && *env) return env;
+  return "/run/lvsd/lvsd.sock";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using nlohmann::json;
+  CLI::App app{"lvsctl - query and control lvsd through its status socket"};
+  app.require_subcommand(1);
+
+  std::string socket_path = default_socket();
+  bool as_json = false;
+  double timeout_s = 5.0;
+  app.add_option("-s,--socket", socket_path, "Status socket path (env LVSD_SOCKET)")
+      ->capture_default_str();
+  app.add_flag("-j,--json", as_json, "Print the daemon's JSON answer");
+  app.add_option("-t,--timeout", timeout_s, "Seconds to wait for an answer")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+
+  lvsd::ctl::ServicesOptions svc_opts;
+  auto* status = app.add_subcommand("status", "Daemon status");
+  auto* services = app.add_subcommand("services", "Virtual services and realservers (ipvsadm -Ln)");
+  services->add_flag("--stats", svc_opts.stats, "Connection, packet and byte counters");
+  services->add_flag("--rate", svc_opts.rate, "Per-second rates");
+  auto* vrrp = app.add_subcommand("vrrp", "VRRP instances and sync groups");
+  auto* sync = app.add_subcommand("sync", "Connection sync state and counters");
+  auto* config = app.add_subcommand("config", "Running config and the last reload's result");
+  auto* reload = app.add_subcommand("reload", "Reload the config file (like SIGHUP)");
+  int count = 0;
+  auto* events = app.add_subcommand("events", "Stream events (subscribe) until interrupted");
+  events->add_option("-n,--count", count, "Exit after this many events (0 = no limit)");
+  events->alias("subscribe");
+
+  CLI11_PARSE(app, argc, argv);
+
+  std::string command;
+  for (auto* sub : {status, services, vrrp, sync, config, reload, events}) {
+    if (sub->parsed()) command = sub->get_name();
+  }
+  if (command == "events") command = "subscribe";
+
+  try {
+    lvsd::ctl::Client client(socket_path,
+                             std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
+    json request = {{"command", command}};
+    if (command == "services") {
+      request["stats"] = svc_opts.stats;
+      request["rate"] = svc_opts.rate;
+    }
+    client.send(request);
+    const json response = client.receive();
+    if (!response.is_object() || !response.contains("ok")) {
+      std::cerr << "lvsctl: unexpected answer from lvsd: " << response.dump() << '\n';
+      return kExitUnreachable;
+    }
+    if (!response.value("ok", false)) {
+      if (as_json) {
+        std::cout << response.dump(2) << '\n';
+      } else {
+        std::cerr << "lvsctl: " << command << ": " << response.value("error", "failed") << '\n';
+      }
+      return kExitFailed;
+    }
+    const json& data = response["data"];
+    if (command == "subscribe") {
+      for (int seen = 0; count == 0 || seen < count; ++seen) {
+        const json event = client.receive(/*block=*/true);
+        if (event.contains("ok") && !event.value("ok", true)) {
+          std::cerr << "lvsctl: " << event.value("error", "stream ended") << '\n';
+          return kExitFailed;
+        }
+        std::cout << (as_json ? event.dump() + "\n" : lvsd::ctl::render_event(event))
+                  << std::flush;
+      }
+      return 0;
+    }
+    if (as_json) {
+      std::cout << data.dump(2) << '\n';
+      return 0;
+    }
+    if (command == "status") std::cout << lvsd::ctl::render_status(data);
+    if (command == "services") std::cout << lvsd::ctl::render_services(data, svc_opts);
+    if (command == "vrrp") std::cout << lvsd::ctl::render_vrrp(data);
+    if (command == "sync") std::cout << lvsd::ctl::render_sync(data);
+    if (command == "config") std::cout << lvsd::ctl::render_config(data);
+    if (command == "reload") std::cout << lvsd::ctl::render_reload(data);
+    return 0;
+  } catch (const lvsd::ctl::Unreachable& e) {
+    std::cerr << "lvsctl: " << e.what() << '\n';
+    return kExitUnreachable;
+  }
+}

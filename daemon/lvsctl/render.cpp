@@ -1,0 +1,257 @@
+#include "daemon/lvsctl/render.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace lvsd::ctl {
+
+using nlohmann::json;
+
+namespace {
+
+// A value as a short string: strings unquoted, null as "-".
+std::string str(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  return v.dump();
+}
+
+std::string get(const json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key)) return "-";
+  return str(obj.at(key));
+}
+
+// Left-aligned columns, widths fitted to the content.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string render(const std::string& indent = "") const {
+    std::vector<std::size_t> widths;
+    for (const auto& r : rows_) {
+      if (widths.size() < r.size()) widths.resize(r.size(), 0);
+      for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
+    }
+    std::string out;
+    for (const auto& r : rows_) {
+      std::string line = indent;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        line += r[i];
+        if (i + 1 < r.size()) line += std::string(widths[i] - r[i].size() + 2, ' ');
+      }
+      out += line + "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+std::string endpoint(const json& address, const json& port) {
+  const std::string a = str(address);
+  const bool v6 = a.find(':') != std::string::npos;
+  return v6 ? fmt::format("[{}]:{}", a, str(port)) : fmt::format("{}:{}", a, str(port));
+}
+
+// ipvsadm's names for the forwarding methods.
+std::string forward_name(const std::string& method) {
+  if (method == "nat") return "Masq";
+  if (method == "dr") return "Route";
+  if (method == "tun") return "Tunnel";
+  return method;
+}
+
+}  // namespace
+
+std::string render_status(const json& d) {
+  std::string out;
+  out += fmt::format("lvsd {} (pid {}), up {}s since {}\n", get(d, "version"), get(d, "pid"),
+                     get(d, "uptime_seconds"), get(d, "started_at"));
+  out += fmt::format("config:        {}\n", get(d, "config_file"));
+  out += fmt::format("status socket: {}\n", get(d, "status_socket"));
+  out += fmt::format("backend:       {}\n", get(d, "backend"));
+  out += fmt::format("services:      {} ({} realservers)\n", get(d, "services"),
+                     get(d, "realservers"));
+  out += fmt::format("vrrp:          {} instances\n", get(d, "vrrp_instances"));
+  out += fmt::format("sync:          {}\n", d.value("sync", false) ? "configured" : "off");
+  std::string modules;
+  if (d.contains("modules")) {
+    for (const auto& m : d["modules"]) modules += (modules.empty() ? "" : ", ") + str(m);
+  }
+  out += fmt::format("modules:       {}\n", modules.empty() ? "(none)" : modules);
+  if (d.contains("reloads")) {
+    out += fmt::format("reloads:       {} applied, {} rejected\n", get(d["reloads"], "applied"),
+                       get(d["reloads"], "rejected"));
+  }
+  if (d.contains("last_reload")) {
+    const auto& r = d["last_reload"];
+    out += fmt::format("last reload:   {} at {}", r.value("ok", false) ? "ok" : "REJECTED",
+                       get(r, "time"));
+    if (r.contains("errors") && !r["errors"].empty()) {
+      out += fmt::format(" ({} errors; see `lvsctl config`)", r["errors"].size());
+    }
+    out += "\n";
+  }
+  out += fmt::format("clients:       {} ({} subscribed)\n", get(d, "clients"),
+                     get(d, "subscribers"));
+  return out;
+}
+
+std::string render_services(const json& d, const ServicesOptions& o) {
+  // Fixed widths as ipvsadm -Ln prints them, so operators' eyes and scripts
+  // that cut columns find things where they expect.
+  std::vector<std::string> cols;
+  if (o.stats) {
+    cols = {"Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"};
+  } else if (o.rate) {
+    cols = {"CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"};
+  } else {
+    cols = {"ActiveConn", "InActConn"};
+  }
+  auto rs_line = [&](const std::string& ep, const std::string& fwd, const std::string& weight,
+                     const std::vector<std::string>& values, const std::string& health,
+                     const std::string& since) {
+    std::string line = fmt::format("  -> {:<28} {:<7} {:<6}", ep, fwd, weight);
+    for (const auto& v : values) line += fmt::format(" {:<10}", v);
+    line += fmt::format(" {:<8} {}", health, since);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return line + "\n";
+  };
+
+  std::string out;
+  if (d.value("source", "") == "config") {
+    out += "(no dataplane running: configured services; health and counters unknown)\n";
+  }
+  out += "Prot LocalAddress:Port Scheduler Flags\n";
+  out += rs_line("RemoteAddress:Port", "Forward", "Weight", cols, "Health", "Since");
+  for (const auto& s : d.value("services", json::array())) {
+    std::string prot;
+    std::string local;
+    if (s.value("fwmark", 0) != 0) {
+      prot = "FWM";
+      local = fmt::format("{}{}", s.value("fwmark", 0),
+                          s.value("family", "inet") == "inet6" ? " IPv6" : "");
+    } else {
+      prot = upper(s.value("protocol", "tcp"));
+      local = endpoint(s["address"], s["port"]);
+    }
+    std::string flags;
+    if (s.contains("persistence") && !s["persistence"].is_null()) {
+      flags += fmt::format("persistent {}", get(s["persistence"], "timeout_seconds"));
+      if (s["persistence"].contains("netmask")) flags += " mask " + get(s["persistence"], "netmask");
+      if (s["persistence"].contains("prefix")) flags += " prefix " + get(s["persistence"], "prefix");
+    }
+    for (const auto& f : s.value("scheduler_flags", json::array())) {
+      flags += (flags.empty() ? "" : " ") + str(f);
+    }
+    if (s.value("one_packet", false)) flags += (flags.empty() ? "" : " ") + std::string("ops");
+    out += fmt::format("{:<5}{} {}{}{}\n", prot, local, s.value("scheduler", "-"),
+                       flags.empty() ? "" : " ", flags);
+    for (const auto& r : s.value("realservers", json::array())) {
+      std::vector<std::string> values;
+      if (o.stats) {
+        const json stats = r.value("stats", json());
+        for (const char* k : {"conns", "inpkts", "outpkts", "inbytes", "outbytes"}) {
+          values.push_back(get(stats, k));
+        }
+      } else if (o.rate) {
+        const json rates = r.value("rates", json());
+        for (const char* k : {"cps", "inpps", "outpps", "inbps", "outbps"}) {
+          values.push_back(get(rates, k));
+        }
+      } else {
+        values = {get(r, "active_conns"), get(r, "inactive_conns")};
+      }
+      out += rs_line(endpoint(r["address"], r["port"]), forward_name(r.value("method", "nat")),
+                     get(r, "weight"), values, get(r, "health"), get(r, "since"));
+    }
+  }
+  return out;
+}
+
+std::string render_vrrp(const json& d) {
+  std::string out;
+  if (d.value("source", "") == "config") {
+    out += "(VRRP not running: configured instances)\n";
+  }
+  Table t({"Instance", "Interface", "VRID", "Version", "State", "Priority", "Advert", "VIPs"});
+  for (const auto& i : d.value("instances", json::array())) {
+    std::string vips;
+    for (const auto& v : i.value("virtual_addresses", json::array())) {
+      vips += (vips.empty() ? "" : ",") + str(v);
+    }
+    t.add({get(i, "name"), get(i, "interface"), get(i, "vrid"), get(i, "version"), get(i, "state"),
+           get(i, "priority"), get(i, "advert_interval"), vips});
+  }
+  out += t.render();
+  const auto groups = d.value("sync_groups", json::array());
+  if (!groups.empty()) {
+    Table g({"SyncGroup", "Instances", "State"});
+    for (const auto& s : groups) {
+      std::string members;
+      for (const auto& m : s.value("instances", json::array())) {
+        members += (members.empty() ? "" : ",") + str(m);
+      }
+      g.add({get(s, "name"), members, get(s, "state")});
+    }
+    out += g.render();
+  }
+  return out;
+}
+
+std::string render_sync(const json& d) {
+  if (!d.value("enabled", false)) return "connection sync: off\n";
+  std::string out;
+  if (d.value("source", "") == "config") out += "(sync not running: configured settings)\n";
+  for (const auto& [k, v] : d.items()) {
+    if (k == "source" || k == "enabled") continue;
+    out += fmt::format("{:<14} {}\n", k + ":", v.is_object() || v.is_array() ? v.dump() : str(v));
+  }
+  return out;
+}
+
+std::string render_reload(const json& d) {
+  std::string out = fmt::format("reload applied at {} from {}\n", get(d, "time"), get(d, "file"));
+  const auto changes = d.value("changes", json::array());
+  if (changes.empty()) out += "  no changes\n";
+  for (const auto& c : changes) out += "  " + str(c) + "\n";
+  return out;
+}
+
+std::string render_config(const json& d) {
+  std::string out;
+  out += fmt::format("# file: {}\n", get(d, "file"));
+  if (d.contains("last_reload")) {
+    const auto& r = d["last_reload"];
+    if (r.value("ok", false)) {
+      out += fmt::format("# last reload: ok at {}\n", get(r, "time"));
+    } else {
+      out += fmt::format("# last reload: REJECTED at {}; the running config below is kept\n",
+                         get(r, "time"));
+      for (const auto& e : r.value("errors", json::array())) out += "#   " + str(e) + "\n";
+    }
+  }
+  out += get(d, "running");
+  if (!out.empty() && out.back() != '\n') out += "\n";
+  return out;
+}
+
+std::string render_event(const json& e) {
+  std::string out = fmt::format("{} #{} {}", get(e, "time"), get(e, "seq"), get(e, "type"));
+  for (const auto& [k, v] : e.items()) {
+    if (k == "time" || k == "seq" || k == "type") continue;
+    out += fmt::format(" {}={}", k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out + "\n";
+}
+
+}  // namespace lvsd::ctl

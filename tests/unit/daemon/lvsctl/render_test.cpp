@@ -1,0 +1,96 @@
+#include "daemon/lvsctl/render.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lvsd::ctl {
+namespace {
+
+using nlohmann::json;
+
+json sample_services() {
+  return json::parse(R"({
+    "source": "config",
+    "services": [
+      {"name": "web", "protocol": "tcp", "address": "192.0.2.200", "port": 80, "fwmark": 0,
+       "scheduler": "wlc", "scheduler_flags": [], "one_packet": false,
+       "persistence": {"timeout_seconds": 300, "netmask": "255.255.255.0"},
+       "realservers": [
+         {"address": "192.0.2.21", "port": 80, "weight": 3, "method": "nat",
+          "active_conns": 7, "inactive_conns": 2, "health": "up", "since": "12s",
+          "stats": {"conns": 100, "inpkts": 1000, "outpkts": 900, "inbytes": 5, "outbytes": 6}},
+         {"address": "192.0.2.22", "port": 80, "weight": 1, "method": "dr", "health": "unknown"}
+       ]},
+      {"name": "dns6", "protocol": "udp", "address": "2001:db8::53", "port": 53, "fwmark": 0,
+       "scheduler": "sh", "scheduler_flags": ["sh-port"], "one_packet": true,
+       "persistence": null, "realservers": []},
+      {"name": "mark", "protocol": "tcp", "address": null, "port": 0, "fwmark": 7,
+       "family": "inet6", "scheduler": "rr", "realservers": []}
+    ]})");
+}
+
+TEST(RenderServices, LooksLikeIpvsadm) {
+  const std::string out = render_services(sample_services(), {});
+  EXPECT_NE(out.find("(no dataplane running"), std::string::npos);
+  EXPECT_NE(out.find("Prot LocalAddress:Port Scheduler Flags\n"), std::string::npos);
+  EXPECT_NE(out.find("  -> RemoteAddress:Port"), std::string::npos);
+  EXPECT_NE(out.find("TCP  192.0.2.200:80 wlc persistent 300 mask 255.255.255.0\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("UDP  [2001:db8::53]:53 sh sh-port ops\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("FWM  7 IPv6 rr\n"), std::string::npos) << out;
+  // Realserver rows: address, ipvsadm forward name, weight, counters, health.
+  EXPECT_NE(out.find("  -> 192.0.2.21:80"), std::string::npos);
+  const auto row = out.substr(out.find("  -> 192.0.2.21:80"));
+  EXPECT_NE(row.find("Masq"), std::string::npos);
+  EXPECT_NE(row.find(" 7 "), std::string::npos);
+  EXPECT_NE(row.find("up"), std::string::npos);
+  const auto row2 = out.substr(out.find("  -> 192.0.2.22:80"));
+  EXPECT_NE(row2.find("Route"), std::string::npos);
+  EXPECT_NE(row2.find(" - "), std::string::npos);  // unknown counters shown as "-"
+}
+
+TEST(RenderServices, StatsColumns) {
+  const std::string out = render_services(sample_services(), {.stats = true, .rate = false});
+  EXPECT_NE(out.find("InPkts"), std::string::npos);
+  const auto row = out.substr(out.find("  -> 192.0.2.21:80"));
+  EXPECT_NE(row.find("1000"), std::string::npos);
+  EXPECT_NE(row.find("900"), std::string::npos);
+}
+
+TEST(RenderConfig, RejectedReloadShowsErrorsAboveRunningConfig) {
+  const json d = {{"file", "/etc/lvsd/lvsd.yaml"},
+                  {"running", "services: []\n"},
+                  {"last_reload",
+                   {{"ok", false},
+                    {"time", "T"},
+                    {"errors", {"lvsd.yaml:3:5: services[0].weigth: unknown key"}}}}};
+  const std::string out = render_config(d);
+  EXPECT_NE(out.find("REJECTED"), std::string::npos);
+  EXPECT_NE(out.find("#   lvsd.yaml:3:5: services[0].weigth: unknown key\n"), std::string::npos);
+  EXPECT_NE(out.find("services: []\n"), std::string::npos);
+}
+
+TEST(RenderStatus, ShowsTheEssentials) {
+  const json d = {{"version", "0.1.0"},    {"pid", 42},
+                  {"uptime_seconds", 5},   {"started_at", "T"},
+                  {"config_file", "/x"},   {"status_socket", "/s"},
+                  {"backend", "auto"},     {"services", 2},
+                  {"realservers", 5},      {"vrrp_instances", 1},
+                  {"sync", false},         {"modules", json::array()},
+                  {"reloads", {{"applied", 1}, {"rejected", 2}}},
+                  {"clients", 1},          {"subscribers", 0},
+                  {"last_reload", {{"ok", false}, {"time", "T2"}, {"errors", {"e"}}}}};
+  const std::string out = render_status(d);
+  EXPECT_NE(out.find("lvsd 0.1.0 (pid 42)"), std::string::npos);
+  EXPECT_NE(out.find("services:      2 (5 realservers)"), std::string::npos);
+  EXPECT_NE(out.find("reloads:       1 applied, 2 rejected"), std::string::npos);
+  EXPECT_NE(out.find("last reload:   REJECTED at T2 (1 errors"), std::string::npos);
+}
+
+TEST(RenderEvent, OneLinePerEvent) {
+  const json e = {{"seq", 3}, {"time", "T"}, {"type", "reload"}, {"ok", true}};
+  EXPECT_EQ(render_event(e), "T #3 reload ok=true\n");
+}
+
+}  // namespace
+}  // namespace lvsd::ctl
