@@ -22,14 +22,16 @@ constexpr const char* kDefaultConfig = "/etc/lvsd/lvsd.yaml";
 int check_config(const std::string& path) {
   const auto result = lvsd::config::load_file(path);
   if (!result.ok()) {
-    for (const auto& e : result.errors) std::cerr << e.str() << '\n';
+    for (const auto& e : result.errors)
+      std::cerr << e.str() << '\n';
     std::cerr << path << ": " << result.errors.size()
               << (result.errors.size() == 1 ? " error" : " errors") << '\n';
     return 1;
   }
   const auto& c = *result.config;
   std::size_t rs = 0;
-  for (const auto& s : c.services) rs += s.realservers.size();
+  for (const auto& s : c.services)
+    rs += s.realservers.size();
   std::cout << path << ": ok (" << c.services.size() << " services, " << rs << " realservers, "
             << c.checks.size() << " checks, " << c.vrrp.instances.size() << " vrrp instances"
             << (c.sync ? ", sync on" : "") << ")\n";
@@ -39,7 +41,8 @@ int check_config(const std::string& path) {
 int dump_config(const std::string& path) {
   const auto result = lvsd::config::load_file(path);
   if (!result.ok()) {
-    for (const auto& e : result.errors) std::cerr << e.str() << '\n';
+    for (const auto& e : result.errors)
+      std::cerr << e.str() << '\n';
     return 1;
   }
   std::cout << lvsd::config::dump_yaml(*result.config);
@@ -87,8 +90,8 @@ int main(int argc, char** argv) {
   using lvsd::config::LogLevel;
   using lvsd::config::LogTarget;
   static const std::map<std::string, LogLevel> kLevels = {
-      {"trace", LogLevel::trace}, {"debug", LogLevel::debug},       {"info", LogLevel::info},
-      {"warn", LogLevel::warn},   {"error", LogLevel::error},       {"critical", LogLevel::critical},
+      {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info},
+      {"warn", LogLevel::warn},   {"error", LogLevel::error}, {"critical", LogLevel::critical},
       {"off", LogLevel::off}};
   static const std::map<std::string, LogTarget> kTargets = {{"console", LogTarget::console},
                                                             {"syslog", LogTarget::syslog},

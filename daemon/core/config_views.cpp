@@ -8,7 +8,9 @@ using nlohmann::json;
 
 namespace {
 
-json str(std::string_view s) { return std::string(s); }
+json str(std::string_view s) {
+  return std::string(s);
+}
 
 json seconds(config::Duration d) {
   return std::chrono::duration_cast<std::chrono::seconds>(d).count();
@@ -44,10 +46,11 @@ json service_json(const config::Service& s) {
   } else {
     j["persistence"] = nullptr;
   }
-  j["sorry_server"] = s.sorry_server ? json{{"address", s.sorry_server->address.to_string()},
-                                            {"port", s.sorry_server->port},
-                                            {"method", str(config::to_string(s.sorry_server->method))}}
-                                     : json();
+  j["sorry_server"] = s.sorry_server
+                          ? json{{"address", s.sorry_server->address.to_string()},
+                                 {"port", s.sorry_server->port},
+                                 {"method", str(config::to_string(s.sorry_server->method))}}
+                          : json();
   json rss = json::array();
   for (const auto& r : s.realservers) {
     rss.push_back({
@@ -68,7 +71,8 @@ json service_json(const config::Service& s) {
 
 json services_view(const config::Config& cfg) {
   json services = json::array();
-  for (const auto& s : cfg.services) services.push_back(service_json(s));
+  for (const auto& s : cfg.services)
+    services.push_back(service_json(s));
   return {{"source", "config"}, {"services", services}};
 }
 

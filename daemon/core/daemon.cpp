@@ -24,14 +24,13 @@ json ReloadResult::to_json() const {
 }
 
 Daemon::Daemon(DaemonOptions options)
-    : options_(std::move(options)),
-      status_(io_, events_),
-      signals_(io_),
-      watchdog_timer_(io_) {}
+    : options_(std::move(options)), status_(io_, events_), signals_(io_), watchdog_timer_(io_) {}
 
 Daemon::~Daemon() = default;
 
-void Daemon::add_module(std::unique_ptr<Module> module) { modules_.push_back(std::move(module)); }
+void Daemon::add_module(std::unique_ptr<Module> module) {
+  modules_.push_back(std::move(module));
+}
 
 StatusSocketSettings Daemon::socket_settings(const config::Config& cfg) const {
   StatusSocketSettings s;
@@ -52,7 +51,8 @@ int Daemon::run() {
     // Logging is not configured yet: the errors go to stderr, which is what an
     // operator running lvsd by hand or systemd's journal will show.
     setup_logging(config::LogTarget::console, config::LogLevel::info);
-    for (const auto& e : loaded.errors) spdlog::error("{}", e.str());
+    for (const auto& e : loaded.errors)
+      spdlog::error("{}", e.str());
     spdlog::critical("event=start_failed reason=\"invalid config\" file={} errors={}",
                      options_.config_path, loaded.errors.size());
     return 1;
@@ -64,7 +64,8 @@ int Daemon::run() {
   last_reload_ = ReloadResult{true, started_at_, options_.config_path, {}, {"initial load"}};
 
   register_builtin_commands();
-  for (auto& m : modules_) m->register_commands(status_);
+  for (auto& m : modules_)
+    m->register_commands(status_);
 
   try {
     status_.start(socket_settings(*config_));
@@ -75,7 +76,8 @@ int Daemon::run() {
     }
   } catch (const std::exception& e) {
     spdlog::critical("event=start_failed reason={}", kv_quote(e.what()));
-    for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) (*it)->stop();
+    for (auto it = modules_.rbegin(); it != modules_.rend(); ++it)
+      (*it)->stop();
     status_.stop();
     remove_pid_file();
     return 1;
@@ -138,7 +140,15 @@ ReloadResult Daemon::reload() {
   result.time = utc_timestamp();
   result.file = options_.config_path;
 
-  auto loaded = config::load_file(options_.config_path);
+  config::LoadResult loaded;
+  try {
+    loaded = config::load_file(options_.config_path);
+  } catch (const std::exception& e) {
+    // A bug in the loader must not take the running director down.
+    loaded.config.reset();
+    loaded.errors.push_back(
+        {options_.config_path, 0, 0, "", fmt::format("internal error: {}", e.what())});
+  }
   if (!loaded.ok()) {
     result.ok = false;
     for (const auto& e : loaded.errors) {
@@ -155,10 +165,25 @@ ReloadResult Daemon::reload() {
   }
 
   auto next = std::make_unique<config::Config>(std::move(*loaded.config));
-  const config::ConfigDiff diff = config::diff(*config_, *next);
+  config::ConfigDiff diff;
+  try {
+    diff = config::diff(*config_, *next);
+    result.changes = diff.describe();
+  } catch (const std::exception& e) {
+    // Without a diff the modules cannot be told what changed: reject.
+    result.ok = false;
+    result.errors.push_back(fmt::format("{}: internal error computing the config diff: {}",
+                                        options_.config_path, e.what()));
+    spdlog::error("event=reload result=rejected reason={}", kv_quote(result.errors.back()));
+    ++reloads_failed_;
+    last_reload_ = result;
+    events_.publish("reload", result.to_json());
+    notifier_.ready("reload rejected: keeping running config");
+    return result;
+  }
   result.ok = true;
-  result.changes = diff.describe();
-  for (const auto& line : result.changes) spdlog::info("event=config_change {}", line);
+  for (const auto& line : result.changes)
+    spdlog::info("event=config_change {}", line);
 
   // Status socket settings changed: rebind before committing, so a bad path or
   // group rejects the reload instead of leaving us unreachable.
@@ -172,8 +197,8 @@ ReloadResult Daemon::reload() {
     } catch (const std::exception& e) {
       result.ok = false;
       result.changes.clear();
-      result.errors.push_back(fmt::format("{}: global.status_socket: {}", options_.config_path,
-                                          e.what()));
+      result.errors.push_back(
+          fmt::format("{}: global.status_socket: {}", options_.config_path, e.what()));
       spdlog::error("event=reload result=rejected reason={}", kv_quote(e.what()));
       try {
         status_.start(old_socket);
@@ -194,7 +219,17 @@ ReloadResult Daemon::reload() {
     remove_pid_file();
     write_pid_file();
   }
-  for (auto& m : modules_) m->reconfigure(*config_, diff);
+  for (auto& m : modules_) {
+    try {
+      m->reconfigure(*config_, diff);
+    } catch (const std::exception& e) {
+      // The new config is committed; a module that could not follow says why
+      // and keeps running what it has.
+      spdlog::error("event=module_reconfigure_failed module={} reason={}", m->name(),
+                    kv_quote(e.what()));
+      result.errors.push_back(fmt::format("module {}: {}", m->name(), e.what()));
+    }
+  }
   ++reloads_ok_;
   spdlog::info("event=reload result=applied changes={}", result.changes.size());
   last_reload_ = result;
@@ -254,7 +289,8 @@ json Daemon::status_json() const {
                           std::chrono::steady_clock::now() - started_steady_)
                           .count();
   json modules = json::array();
-  for (const auto& m : modules_) modules.push_back(std::string(m->name()));
+  for (const auto& m : modules_)
+    modules.push_back(std::string(m->name()));
   return {
       {"version", LVSD_VERSION},
       {"pid", ::getpid()},
@@ -267,7 +303,8 @@ json Daemon::status_json() const {
       {"realservers",
        [&] {
          std::size_t n = 0;
-         for (const auto& s : config_->services) n += s.realservers.size();
+         for (const auto& s : config_->services)
+           n += s.realservers.size();
          return n;
        }()},
       {"vrrp_instances", config_->vrrp.instances.size()},
@@ -301,7 +338,8 @@ void Daemon::register_builtin_commands() {
     auto r = reload();
     if (!r.ok) {
       std::string msg = "reload rejected, running config kept:";
-      for (const auto& e : r.errors) msg += "\n  " + e;
+      for (const auto& e : r.errors)
+        msg += "\n  " + e;
       throw CommandError(msg);
     }
     return r.to_json();

@@ -18,7 +18,8 @@ void EventBus::publish(const std::string& type, nlohmann::json fields) {
   event["seq"] = ++seq_;
   event["time"] = utc_timestamp();
   event["type"] = type;
-  for (auto& [k, v] : fields.items()) event[k] = v;
+  for (auto& [k, v] : fields.items())
+    event[k] = v;
   // Copy first: a handler may unsubscribe (or subscribe) while we deliver.
   auto targets = subscribers_;
   for (auto& weak : targets) {
@@ -29,7 +30,8 @@ void EventBus::publish(const std::string& type, nlohmann::json fields) {
 
 std::size_t EventBus::subscriber_count() const {
   std::size_t n = 0;
-  for (const auto& w : subscribers_) n += w.expired() ? 0 : 1;
+  for (const auto& w : subscribers_)
+    n += w.expired() ? 0 : 1;
   return n;
 }
 

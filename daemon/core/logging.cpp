@@ -65,7 +65,9 @@ void setup_logging(config::LogTarget target, config::LogLevel level) {
   set_log_level(level);
 }
 
-void set_log_level(config::LogLevel level) { spdlog::set_level(to_spdlog(level)); }
+void set_log_level(config::LogLevel level) {
+  spdlog::set_level(to_spdlog(level));
+}
 
 std::string kv_quote(std::string_view value) {
   bool needs = value.empty();

@@ -11,11 +11,11 @@
 #include <deque>
 #include <filesystem>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace lvsd::core {
 
@@ -93,8 +93,8 @@ class StatusServer::Session : public std::enable_shared_from_this<Session> {
     asio::async_read_until(
         socket_, buffer_, '\n', [this, self](boost::system::error_code ec, std::size_t n) {
           if (ec == asio::error::not_found) {
-            send(error_response("", fmt::format("request too large (limit {} bytes)",
-                                                kMaxRequestBytes)),
+            send(error_response(
+                     "", fmt::format("request too large (limit {} bytes)", kMaxRequestBytes)),
                  true);
             return;
           }
@@ -105,7 +105,8 @@ class StatusServer::Session : public std::enable_shared_from_this<Session> {
           std::string line(asio::buffers_begin(buffer_.data()),
                            asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n));
           buffer_.consume(n);
-          while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+          while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+            line.pop_back();
           handle(line);
           if (!closing_) read();
         });
@@ -178,7 +179,9 @@ class StatusServer::Session : public std::enable_shared_from_this<Session> {
 
 StatusServer::StatusServer(asio::io_context& io, EventBus& events) : io_(io), events_(events) {}
 
-StatusServer::~StatusServer() { stop(); }
+StatusServer::~StatusServer() {
+  stop();
+}
 
 void StatusServer::add_command(const std::string& name, Handler handler) {
   handlers_[name] = std::move(handler);
@@ -186,7 +189,8 @@ void StatusServer::add_command(const std::string& name, Handler handler) {
 
 std::vector<std::string> StatusServer::command_names() const {
   std::vector<std::string> names;
-  for (const auto& [name, _] : handlers_) names.push_back(name);
+  for (const auto& [name, _] : handlers_)
+    names.push_back(name);
   names.push_back("subscribe");
   std::sort(names.begin(), names.end());
   return names;
@@ -256,7 +260,8 @@ void StatusServer::start(const StatusSocketSettings& settings) {
 }
 
 void StatusServer::stop() {
-  for (const auto& s : sessions_) s->close();
+  for (const auto& s : sessions_)
+    s->close();
   sessions_.clear();
   if (acceptor_) {
     boost::system::error_code ignored;
@@ -271,7 +276,8 @@ void StatusServer::stop() {
 
 std::size_t StatusServer::subscriber_count() const {
   std::size_t n = 0;
-  for (const auto& s : sessions_) n += s->subscribed() ? 1 : 0;
+  for (const auto& s : sessions_)
+    n += s->subscribed() ? 1 : 0;
   return n;
 }
 
@@ -282,8 +288,8 @@ void StatusServer::accept() {
       auto session = std::make_shared<Session>(*this, std::move(socket));
       if (sessions_.size() >= kMaxClients) {
         sessions_.insert(session);
-        session->send(
-            error_response("", fmt::format("too many clients (limit {})", kMaxClients)), true);
+        session->send(error_response("", fmt::format("too many clients (limit {})", kMaxClients)),
+                      true);
       } else {
         sessions_.insert(session);
         session->start();
@@ -322,7 +328,8 @@ json StatusServer::dispatch_request(const json& request) {
   auto it = handlers_.find(command);
   if (it == handlers_.end()) {
     std::string known;
-    for (const auto& n : command_names()) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& n : command_names())
+      known += (known.empty() ? "" : ", ") + n;
     return error_response(command, fmt::format("unknown command '{}' (known: {})", command, known));
   }
   try {

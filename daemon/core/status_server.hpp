@@ -14,9 +14,9 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <vector>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>

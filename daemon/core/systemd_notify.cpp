@@ -19,18 +19,22 @@ void SystemdNotifier::ready(const std::string& status) {
 void SystemdNotifier::reloading() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  const auto usec =
-      static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL +
+                    static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
   sd_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec).c_str());
 }
 
-void SystemdNotifier::stopping() { sd_notify(0, "STOPPING=1"); }
+void SystemdNotifier::stopping() {
+  sd_notify(0, "STOPPING=1");
+}
 
 void SystemdNotifier::status(const std::string& text) {
   sd_notify(0, fmt::format("STATUS={}", text).c_str());
 }
 
-void SystemdNotifier::watchdog() { sd_notify(0, "WATCHDOG=1"); }
+void SystemdNotifier::watchdog() {
+  sd_notify(0, "WATCHDOG=1");
+}
 
 std::optional<std::chrono::microseconds> SystemdNotifier::watchdog_interval() const {
   uint64_t usec = 0;

@@ -15,7 +15,8 @@ namespace lvsd::ctl {
 Client::Client(const std::string& path, std::chrono::milliseconds timeout)
     : path_(path), timeout_(timeout) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) throw Unreachable(fmt::format("{}: path too long", path));
+  if (path.size() >= sizeof(addr.sun_path))
+    throw Unreachable(fmt::format("{}: path too long", path));
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw Unreachable(fmt::format("socket: {}", std::strerror(errno)));
   addr.sun_family = AF_UNIX;
@@ -65,7 +66,8 @@ nlohmann::json Client::receive(bool block) {
     if (!block) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) throw Unreachable(fmt::format("{}: timed out waiting for lvsd", path_));
+      if (left.count() <= 0)
+        throw Unreachable(fmt::format("{}: timed out waiting for lvsd", path_));
       wait_ms = static_cast<int>(left.count());
     }
     pollfd p{fd_, POLLIN, 0};

@@ -86,12 +86,13 @@ int main(int argc, char** argv) {
     if (command == "subscribe") {
       for (int seen = 0; count == 0 || seen < count; ++seen) {
         const json event = client.receive(/*block=*/true);
-        if (event.contains("ok") && !event.value("ok", true)) {
+        // Events always carry "seq"; a line without it is the daemon's error
+        // answer closing the stream (e.g. this client fell too far behind).
+        if (!event.contains("seq")) {
           std::cerr << "lvsctl: " << event.value("error", "stream ended") << '\n';
           return kExitFailed;
         }
-        std::cout << (as_json ? event.dump() + "\n" : lvsd::ctl::render_event(event))
-                  << std::flush;
+        std::cout << (as_json ? event.dump() + "\n" : lvsd::ctl::render_event(event)) << std::flush;
       }
       return 0;
     }

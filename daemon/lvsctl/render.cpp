@@ -33,7 +33,8 @@ class Table {
     std::vector<std::size_t> widths;
     for (const auto& r : rows_) {
       if (widths.size() < r.size()) widths.resize(r.size(), 0);
-      for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
+      for (std::size_t i = 0; i < r.size(); ++i)
+        widths[i] = std::max(widths[i], r[i].size());
     }
     std::string out;
     for (const auto& r : rows_) {
@@ -85,7 +86,8 @@ std::string render_status(const json& d) {
   out += fmt::format("sync:          {}\n", d.value("sync", false) ? "configured" : "off");
   std::string modules;
   if (d.contains("modules")) {
-    for (const auto& m : d["modules"]) modules += (modules.empty() ? "" : ", ") + str(m);
+    for (const auto& m : d["modules"])
+      modules += (modules.empty() ? "" : ", ") + str(m);
   }
   out += fmt::format("modules:       {}\n", modules.empty() ? "(none)" : modules);
   if (d.contains("reloads")) {
@@ -101,8 +103,8 @@ std::string render_status(const json& d) {
     }
     out += "\n";
   }
-  out += fmt::format("clients:       {} ({} subscribed)\n", get(d, "clients"),
-                     get(d, "subscribers"));
+  out +=
+      fmt::format("clients:       {} ({} subscribed)\n", get(d, "clients"), get(d, "subscribers"));
   return out;
 }
 
@@ -121,9 +123,11 @@ std::string render_services(const json& d, const ServicesOptions& o) {
                      const std::vector<std::string>& values, const std::string& health,
                      const std::string& since) {
     std::string line = fmt::format("  -> {:<28} {:<7} {:<6}", ep, fwd, weight);
-    for (const auto& v : values) line += fmt::format(" {:<10}", v);
+    for (const auto& v : values)
+      line += fmt::format(" {:<10}", v);
     line += fmt::format(" {:<8} {}", health, since);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
     return line + "\n";
   };
 
@@ -147,8 +151,10 @@ std::string render_services(const json& d, const ServicesOptions& o) {
     std::string flags;
     if (s.contains("persistence") && !s["persistence"].is_null()) {
       flags += fmt::format("persistent {}", get(s["persistence"], "timeout_seconds"));
-      if (s["persistence"].contains("netmask")) flags += " mask " + get(s["persistence"], "netmask");
-      if (s["persistence"].contains("prefix")) flags += " prefix " + get(s["persistence"], "prefix");
+      if (s["persistence"].contains("netmask"))
+        flags += " mask " + get(s["persistence"], "netmask");
+      if (s["persistence"].contains("prefix"))
+        flags += " prefix " + get(s["persistence"], "prefix");
     }
     for (const auto& f : s.value("scheduler_flags", json::array())) {
       flags += (flags.empty() ? "" : " ") + str(f);
@@ -223,7 +229,8 @@ std::string render_reload(const json& d) {
   std::string out = fmt::format("reload applied at {} from {}\n", get(d, "time"), get(d, "file"));
   const auto changes = d.value("changes", json::array());
   if (changes.empty()) out += "  no changes\n";
-  for (const auto& c : changes) out += "  " + str(c) + "\n";
+  for (const auto& c : changes)
+    out += "  " + str(c) + "\n";
   return out;
 }
 
@@ -237,7 +244,8 @@ std::string render_config(const json& d) {
     } else {
       out += fmt::format("# last reload: REJECTED at {}; the running config below is kept\n",
                          get(r, "time"));
-      for (const auto& e : r.value("errors", json::array())) out += "#   " + str(e) + "\n";
+      for (const auto& e : r.value("errors", json::array()))
+        out += "#   " + str(e) + "\n";
     }
   }
   out += get(d, "running");

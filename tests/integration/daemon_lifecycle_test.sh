@@ -44,7 +44,7 @@ assert_eq "$(readlink /proc/"$PID"/ns/net)" "$(lab_exec dir1 readlink /proc/self
   "lvsd runs in the director's namespace"
 
 # --- an event subscriber for the whole run
-ctl --json events --count 2 >"$LAB_DIR/events.jsonl" 2>&1 &
+ctl --json events --count 3 >"$LAB_DIR/events.jsonl" 2>&1 &
 SUB=$!
 lab_on_exit "kill $SUB 2>/dev/null || true"
 lab_wait_for sh -c "[ \"\$('$LVSCTL' --socket '$SOCK' --json status | jq .subscribers)\" = 1 ]" ||
@@ -104,10 +104,11 @@ assert_eq "$(status_field .services)" "2" "new config applied: 2 services"
 assert_eq "$(status_field .last_reload.ok)" "true" "last reload ok"
 assert_contains "$(cat "$LAB_DIR/lvsd.log")" "event=config_change" "the diff is logged"
 
-# --- events: the rejected then the applied reload, in order
+# --- events: the two rejected reloads (SIGHUP, lvsctl reload), then the applied one
 wait "$SUB" || fail "event subscriber failed" "$(cat "$LAB_DIR/events.jsonl")"
 assert_eq "$(jq -s -c '[.[] | [.type, .ok]]' "$LAB_DIR/events.jsonl")" \
-  '[["reload",false],["reload",true]]' "subscriber saw both reloads in order"
+  '[["reload",false],["reload",false],["reload",true]]' \
+  "subscriber saw the three reloads in order"
 
 # --- SIGUSR1: a state dump in the log
 kill -USR1 "$PID"

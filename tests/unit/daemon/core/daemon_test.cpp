@@ -9,8 +9,8 @@
 #include <future>
 #include <thread>
 
-#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/post.hpp>
 
 #include "daemon/lvsctl/client.hpp"
 
@@ -191,7 +191,8 @@ TEST_F(DaemonTest, BrokenReloadKeepsRunningConfigAndReportsErrors) {
   EXPECT_EQ(calls_.last_services, 2u);
   ASSERT_FALSE(calls_.last_changes.empty());
   bool saw_added = false;
-  for (const auto& c : calls_.last_changes) saw_added |= c.find("dns") != std::string::npos;
+  for (const auto& c : calls_.last_changes)
+    saw_added |= c.find("dns") != std::string::npos;
   EXPECT_TRUE(saw_added) << ::testing::PrintToString(calls_.last_changes);
   event = sub.receive();
   EXPECT_EQ(event["type"], "reload");

@@ -13,9 +13,9 @@
 #include <future>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <gtest/gtest.h>
 
 #include "daemon/lvsctl/client.hpp"
 

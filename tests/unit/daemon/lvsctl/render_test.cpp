@@ -71,14 +71,21 @@ TEST(RenderConfig, RejectedReloadShowsErrorsAboveRunningConfig) {
 }
 
 TEST(RenderStatus, ShowsTheEssentials) {
-  const json d = {{"version", "0.1.0"},    {"pid", 42},
-                  {"uptime_seconds", 5},   {"started_at", "T"},
-                  {"config_file", "/x"},   {"status_socket", "/s"},
-                  {"backend", "auto"},     {"services", 2},
-                  {"realservers", 5},      {"vrrp_instances", 1},
-                  {"sync", false},         {"modules", json::array()},
+  const json d = {{"version", "0.1.0"},
+                  {"pid", 42},
+                  {"uptime_seconds", 5},
+                  {"started_at", "T"},
+                  {"config_file", "/x"},
+                  {"status_socket", "/s"},
+                  {"backend", "auto"},
+                  {"services", 2},
+                  {"realservers", 5},
+                  {"vrrp_instances", 1},
+                  {"sync", false},
+                  {"modules", json::array()},
                   {"reloads", {{"applied", 1}, {"rejected", 2}}},
-                  {"clients", 1},          {"subscribers", 0},
+                  {"clients", 1},
+                  {"subscribers", 0},
                   {"last_reload", {{"ok", false}, {"time", "T2"}, {"errors", {"e"}}}}};
   const std::string out = render_status(d);
   EXPECT_NE(out.find("lvsd 0.1.0 (pid 42)"), std::string::npos);
