@@ -23,7 +23,7 @@ lab_up 3
 lab_start_http_all
 echo "namespaces: $(ip netns list | awk '{print $1}' | grep -c "^$LAB_PREFIX") with prefix $LAB_PREFIX"
 for k in 1 2 3; do
-  printf 'client -> rs%s (%s): %s' "$k" "${LAB_IP_RS[$k]}" \
+  printf 'client -> rs%s (%s): %s\n' "$k" "${LAB_IP_RS[$k]}" \
     "$(lab_exec client curl -s --max-time 2 "http://${LAB_IP_RS[$k]}/")"
 done
 
@@ -47,7 +47,9 @@ step "lvsctl vrrp"
 "$LVSCTL" vrrp
 
 step "reload with a broken config (the running config is kept)"
-printf 'services:\n  - address: 192.0.2.200\n    port: 80\n    weigth: 3\n' >"$CONFIG"
+# Two mistakes: a misspelt key and a port out of range; both are reported.
+sed -e 's/scheduler: wlc/sheduler: wlc/' -e '0,/port: 80$/! {0,/        port: 80$/ s/port: 80$/port: 80000/}' \
+  "$ROOT/etc/lab.yaml" >"$CONFIG"
 "$LVSCTL" reload || true
 cp "$ROOT/etc/lab.yaml" "$CONFIG"
 step "reload with the good config again (SIGHUP)"

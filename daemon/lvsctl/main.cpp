@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   using nlohmann::json;
   CLI::App app{"lvsctl - query and control lvsd through its status socket"};
   app.require_subcommand(1);
+  // Global options may follow the subcommand too: `lvsctl status --json`.
+  app.fallthrough();
 
   std::string socket_path = default_socket();
   bool as_json = false;
