@@ -1,6 +1,7 @@
 #include "daemon/config/loader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -156,8 +157,54 @@ std::optional<std::string> as_scalar(Ctx& ctx, const Node& n, const std::string&
   return n.Scalar();
 }
 
+// Length of the valid UTF-8 prefix of s (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF).
+std::size_t valid_utf8_prefix(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > s.size()) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      const unsigned min = k == 1 ? lo : 0x80;
+      const unsigned max = k == 1 ? hi : 0xBF;
+      if (b < min || b > max) return i;
+    }
+    i += len;
+  }
+  return i;
+}
+
 std::optional<std::string> as_string(Ctx& ctx, const Node& n, const std::string& path) {
-  return as_scalar(ctx, n, path, "a string");
+  auto s = as_scalar(ctx, n, path, "a string");
+  if (s) {
+    // YAML is UTF-8; yaml-cpp passes stray bytes through, which would then
+    // reach logs, the status socket's JSON and --dump-config.
+    const std::size_t ok = valid_utf8_prefix(*s);
+    if (ok != s->size()) {
+      ctx.error_at(path, fmt::format("not valid UTF-8 (bad byte at offset {})", ok));
+      return std::nullopt;
+    }
+  }
+  return s;
 }
 
 std::optional<long long> as_int(Ctx& ctx, const Node& n, const std::string& path, long long min,
@@ -311,7 +358,9 @@ void each(Ctx& ctx, const Node& n, const std::string& path, F&& f) {
 std::optional<Command> as_command(Ctx& ctx, const Node& n, const std::string& path) {
   Command out;
   if (n.IsScalar()) {
-    std::istringstream in(n.Scalar());
+    auto text = as_string(ctx, n, path);
+    if (!text) return std::nullopt;
+    std::istringstream in(*text);
     std::string word;
     while (in >> word)
       out.push_back(word);
@@ -759,7 +808,22 @@ Check parse_check(Ctx& ctx, const Node& node, const std::string& path,
           if (!it->first.IsScalar()) continue;
           std::string hk = it->first.Scalar();
           auto hn = h.take(hk);
-          if (auto v = as_string(ctx, *hn, h.sub(hk))) c.http.headers[hk] = *v;
+          // RFC 9110 field-name is a token; a value must not smuggle a line
+          // break into the request.
+          const bool token = !hk.empty() && std::all_of(hk.begin(), hk.end(), [](unsigned char ch) {
+            return std::isalnum(ch) || (ch != 0 && std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr);
+          });
+          if (!token) {
+            ctx.error(it->first.Mark(), h.sub(hk), "not a valid HTTP header name");
+            continue;
+          }
+          if (auto v = as_string(ctx, *hn, h.sub(hk))) {
+            if (v->find_first_of("\r\n") != std::string::npos) {
+              ctx.error_at(h.sub(hk), "header value must not contain a line break");
+            } else {
+              c.http.headers[hk] = *v;
+            }
+          }
         }
       }
     } else if (key == "username") {

@@ -683,3 +683,38 @@ TEST(ConfigErrors, FileNameIsThePathAsGiven) {
 
 }  // namespace
 }  // namespace lvsd::config
+
+namespace lvsd::config {
+namespace {
+
+// Found by the config fuzzer: a name with a stray byte was accepted, then
+// --dump-config could not be read back.
+TEST(ConfigErrors, StringsMustBeValidUtf8) {
+  EXPECT_THAT(errors_of("services:\n  - name: \"a\xff\"\n    address: 192.0.2.1\n    port: 80\n"),
+              ElementsAre("t.yaml:2:11: services[0].name: not valid UTF-8 (bad byte at offset 1)"));
+  // Overlong encoding of '/' and a lone continuation byte.
+  EXPECT_THAT(errors_of("global:\n  pid_file: \"\xc0\xaf\"\n  router_id: \"ok\x80\"\n"),
+              ElementsAre("t.yaml:2:13: global.pid_file: not valid UTF-8 (bad byte at offset 0)",
+                          "t.yaml:3:14: global.router_id: not valid UTF-8 (bad byte at offset 2)"));
+  // Real UTF-8 is fine.
+  EXPECT_EQ(load_ok("global:\n  router_id: \"dir-\xc3\xa9t\xc3\xa9-\xf0\x9f\x9a\x80\"\n")
+                .global.router_id,
+            "dir-\xc3\xa9t\xc3\xa9-\xf0\x9f\x9a\x80");
+}
+
+TEST(ConfigErrors, HttpHeadersMustBeWellFormed) {
+  EXPECT_THAT(errors_of(R"(checks:
+  - name: h
+    type: http
+    headers:
+      "Bad Name": x
+      X-Ok: "a\r\nInjected: yes"
+      X-Fine: fine
+)"),
+              ElementsAre("t.yaml:5:7: checks[0].headers.Bad Name: not a valid HTTP header name",
+                          "t.yaml:6:13: checks[0].headers.X-Ok: header value must not contain a "
+                          "line break"));
+}
+
+}  // namespace
+}  // namespace lvsd::config

@@ -2,7 +2,12 @@
 // a fake module recording what the core hands it.
 #include "daemon/core/daemon.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -211,6 +216,78 @@ TEST_F(DaemonTest, InvalidConfigAtStartIsExitCodeOne) {
   Daemon d(o);
   EXPECT_EQ(d.run(), 1);
   EXPECT_FALSE(fs::exists(socket_));
+}
+
+}  // namespace
+}  // namespace lvsd::core
+
+namespace lvsd::core {
+namespace {
+
+// sd_notify as systemd sees it: a datagram socket named by NOTIFY_SOCKET, and
+// WATCHDOG_USEC/WATCHDOG_PID for the watchdog.
+class NotifyTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    notify_path_ = dir_ + "/notify.sock";
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd_, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, notify_path_.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "200000", 1);
+    ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
+  }
+  void TearDown() override {
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    ::unsetenv("WATCHDOG_PID");
+    DaemonTest::TearDown();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // Next datagram, or "" after 5 s.
+  std::string next() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return "";
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  }
+  // Skips watchdog pings until a message containing `what` (bounded).
+  std::string wait_for(const std::string& what) {
+    for (int i = 0; i < 200; ++i) {
+      std::string m = next();
+      if (m.empty()) return "";
+      if (m.find(what) != std::string::npos) return m;
+    }
+    return "";
+  }
+  std::string notify_path_;
+  int fd_ = -1;
+};
+
+TEST_F(NotifyTest, ReadyReloadingWatchdogStopping) {
+  start();
+  const std::string ready = wait_for("READY=1");
+  EXPECT_NE(ready.find("STATUS=running: 1 services"), std::string::npos) << ready;
+  // Pings at half of WATCHDOG_USEC, from the event loop.
+  int pings = 0;
+  for (int i = 0; i < 10 && pings < 3; ++i)
+    pings += next() == "WATCHDOG=1" ? 1 : 0;
+  EXPECT_EQ(pings, 3);
+
+  ask({{"command", "reload"}});
+  const std::string reloading = wait_for("RELOADING=1");
+  EXPECT_NE(reloading.find("MONOTONIC_USEC="), std::string::npos) << reloading;
+  EXPECT_NE(wait_for("READY=1"), "");
+
+  boost::asio::post(daemon_->io(), [this] { daemon_->request_stop(); });
+  EXPECT_EQ(wait_for("STOPPING=1"), "STOPPING=1");
+  thread_.join();
+  EXPECT_EQ(exit_code_.get(), 0);
 }
 
 }  // namespace
