@@ -19,6 +19,22 @@ LVSCTL=$BUILD/daemon/lvsctl
 lab_up 3
 lab_start_http_all
 
+# --- the CLI: --check-config and --dump-config
+assert_ok "--check-config accepts etc/lab.yaml" "$LVSD" --check-config "$SRC/etc/lab.yaml"
+BAD=$LAB_DIR/bad.yaml
+printf 'services:\n  - address: 192.0.2.200\n    port: 80\n    realservers:\n      - {address: 192.0.2.21, weight: 70000}\n' >"$BAD"
+set +e
+OUT=$("$LVSD" --check-config "$BAD" 2>&1)
+RC=$?
+set -e
+assert_eq "$RC" "1" "--check-config exits 1 on a bad file"
+assert_contains "$OUT" "$BAD:5:39: services[0].realservers[0].weight: must be 0..65535, got 70000" \
+  "--check-config prints file:line:column, key path and message"
+DUMP=$LAB_DIR/dump.yaml
+"$LVSD" --dump-config "$SRC/etc/lab.yaml" >"$DUMP"
+assert_ok "--dump-config output is itself a valid config" "$LVSD" --check-config "$DUMP"
+assert_contains "$(cat "$DUMP")" "syn_recv_timeout: 10s" "--dump-config fills in defaults"
+
 CONFIG=$LAB_DIR/lvsd.yaml
 SOCK=$LAB_DIR/dir1.sock
 cp "$SRC/etc/lab.yaml" "$CONFIG"
