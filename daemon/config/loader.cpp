@@ -962,6 +962,14 @@ void parse_realserver(Ctx& ctx, const Node& node, const std::string& path, Servi
                              "ports, got {}",
                              svc.port, to_string(rs.method), to_string(rs.method), rs.port));
   }
+  // ip_vs refuses l_threshold > u_threshold with ERANGE, also when u_threshold
+  // is 0 ("no limit"): a lower threshold only means something under an upper one.
+  if (rs.lower_threshold != 0 && rs.upper_threshold == 0 && ctx.clean(m.sub("lower_threshold"))) {
+    ctx.error_at(m.sub("lower_threshold"),
+                 fmt::format("needs upper_threshold (the kernel refuses a lower threshold without "
+                             "an upper one), got {}",
+                             rs.lower_threshold));
+  }
   if (rs.lower_threshold != 0 && rs.upper_threshold != 0 &&
       rs.lower_threshold >= rs.upper_threshold && ctx.clean(m.sub("lower_threshold")) &&
       ctx.clean(m.sub("upper_threshold"))) {

@@ -718,3 +718,23 @@ TEST(ConfigErrors, HttpHeadersMustBeWellFormed) {
 
 }  // namespace
 }  // namespace lvsd::config
+
+namespace lvsd::config {
+namespace {
+
+// ip_vs answers ERANGE to l_threshold > u_threshold even when u_threshold is 0.
+TEST(ConfigErrors, LowerThresholdNeedsAnUpperOne) {
+  EXPECT_THAT(errors_of(R"(services:
+  - address: 192.0.2.1
+    port: 80
+    realservers:
+      - {address: 192.0.2.2, lower_threshold: 5}
+      - {address: 192.0.2.3, lower_threshold: 5, upper_threshold: 8}
+)"),
+              ElementsAre("t.yaml:5:48: services[0].realservers[0].lower_threshold: needs "
+                          "upper_threshold (the kernel refuses a lower threshold without an upper "
+                          "one), got 5"));
+}
+
+}  // namespace
+}  // namespace lvsd::config
