@@ -13,6 +13,8 @@ PACKAGES=(
   libnetfilter-queue-dev libmnl-dev
   # lab and runtime tools
   iproute2 iptables nginx-light curl procps systemd jq util-linux
+  # the real-ip_vs test VM (Debian's own kernel under qemu TCG) and its peers
+  qemu-system-x86 busybox-static kmod xz-utils cpio ipvsadm
 )
 
 missing=()
