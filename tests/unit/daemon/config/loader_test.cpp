@@ -731,7 +731,7 @@ TEST(ConfigErrors, LowerThresholdNeedsAnUpperOne) {
       - {address: 192.0.2.2, lower_threshold: 5}
       - {address: 192.0.2.3, lower_threshold: 5, upper_threshold: 8}
 )"),
-              ElementsAre("t.yaml:5:48: services[0].realservers[0].lower_threshold: needs "
+              ElementsAre("t.yaml:5:47: services[0].realservers[0].lower_threshold: needs "
                           "upper_threshold (the kernel refuses a lower threshold without an upper "
                           "one), got 5"));
 }
