@@ -135,6 +135,10 @@ std::string render_services(const json& d, const ServicesOptions& o) {
   if (d.value("source", "") == "config") {
     out += "(no dataplane running: configured services; health and counters unknown)\n";
   }
+  if (d.contains("info") && d["info"].is_object() && d.value("source", "") == "ipvs") {
+    out += fmt::format("IP Virtual Server version {} (size={})\n", get(d["info"], "version"),
+                       get(d["info"], "conn_table_size"));
+  }
   out += "Prot LocalAddress:Port Scheduler Flags\n";
   out += rs_line("RemoteAddress:Port", "Forward", "Weight", cols, "Health", "Since");
   for (const auto& s : d.value("services", json::array())) {

@@ -101,3 +101,18 @@ TEST(RenderEvent, OneLinePerEvent) {
 
 }  // namespace
 }  // namespace lvsd::ctl
+
+namespace lvsd::ctl {
+namespace {
+
+TEST(RenderServices, IpvsSourceGetsIpvsadmsBanner) {
+  json d = sample_services();
+  d["source"] = "ipvs";
+  d["info"] = {{"version", "1.2.1"}, {"conn_table_size", 4096}};
+  const std::string out = render_services(d, {});
+  EXPECT_EQ(out.rfind("IP Virtual Server version 1.2.1 (size=4096)\n", 0), 0u) << out;
+  EXPECT_EQ(out.find("(no dataplane running"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lvsd::ctl

@@ -1,0 +1,349 @@
+#include "daemon/modules/forwarding_module.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/core/config_views.hpp"
+#include "daemon/core/logging.hpp"
+#include "daemon/core/status_server.hpp"
+
+namespace lvsd::modules {
+
+using nlohmann::json;
+namespace fwd = lvsd::forwarding;
+using core::kv_quote;
+
+namespace {
+
+json stats_json(const fwd::Stats& s) {
+  return {{"conns", s.conns},
+          {"inpkts", s.inpkts},
+          {"outpkts", s.outpkts},
+          {"inbytes", s.inbytes},
+          {"outbytes", s.outbytes}};
+}
+
+json rates_json(const fwd::Stats& s) {
+  return {{"cps", s.cps},
+          {"inpps", s.inpps},
+          {"outpps", s.outpps},
+          {"inbps", s.inbps},
+          {"outbps", s.outbps}};
+}
+
+std::vector<std::string> flag_names(const fwd::VirtualService& s) {
+  std::vector<std::string> out;
+  const std::string prefix = s.scheduler == "mh" ? "mh-" : "sh-";
+  if (s.scheduler_flags.fallback) out.push_back(prefix + "fallback");
+  if (s.scheduler_flags.port) out.push_back(prefix + "port");
+  return out;
+}
+
+}  // namespace
+
+ForwardingModule::ForwardingModule(boost::asio::io_context& io, core::EventBus& events,
+                                   BackendFactory factory)
+    : io_(io), events_(events), factory_(std::move(factory)), timer_(io) {}
+
+ForwardingModule::~ForwardingModule() = default;
+
+void ForwardingModule::open_backend(const config::Config& cfg) {
+  const auto requested = cfg.forwarding.backend;
+  auto try_open = [&](config::ForwardingBackend kind) -> std::optional<std::string> {
+    auto r = factory_(kind);
+    if (auto* b = std::get_if<std::unique_ptr<fwd::Backend>>(&r)) {
+      backend_ = std::move(*b);
+      return std::nullopt;
+    }
+    return std::get<BackendOpenError>(r).message;
+  };
+
+  if (requested != config::ForwardingBackend::automatic) {
+    if (auto err = try_open(requested)) {
+      throw std::runtime_error(
+          fmt::format("forwarding.backend is {}: {}", config::to_string(requested), *err));
+    }
+    backend_note_ = fmt::format("{} (configured)", config::to_string(requested));
+  } else if (auto ipvs_err = try_open(config::ForwardingBackend::ipvs)) {
+    if (auto us_err = try_open(config::ForwardingBackend::userspace)) {
+      backend_note_ = fmt::format("none: ip_vs: {}; userspace: {}", *ipvs_err, *us_err);
+      spdlog::warn("event=forwarding_no_backend ipvs={} userspace={}", kv_quote(*ipvs_err),
+                   kv_quote(*us_err));
+      return;
+    }
+    backend_note_ = fmt::format("userspace (auto; ip_vs: {})", *ipvs_err);
+  } else {
+    backend_note_ = "ipvs (auto)";
+  }
+  auto info = backend_->info();
+  if (info) info_ = *info;
+  spdlog::info("event=forwarding_backend backend={} version={} conn_table_size={} choice={}",
+               backend_->name(), info_ ? info_->version : "?", info_ ? info_->conn_table_size : 0,
+               kv_quote(backend_note_));
+}
+
+void ForwardingModule::start(const config::Config& cfg) {
+  cfg_ = cfg;
+  open_backend(cfg);
+  if (!backend_) return;
+  apply_timeouts();
+  reconcile("start");
+  arm_timer();
+}
+
+void ForwardingModule::reconfigure(const config::Config& cfg, const config::ConfigDiff& diff) {
+  const auto old_forwarding = cfg_.forwarding;
+  cfg_ = cfg;
+  if (cfg.forwarding.backend != old_forwarding.backend) {
+    spdlog::warn("event=forwarding_backend_change_ignored from={} to={} hint=\"restart lvsd\"",
+                 config::to_string(old_forwarding.backend),
+                 config::to_string(cfg.forwarding.backend));
+  }
+  if (!backend_) return;
+  if (cfg.forwarding.timeouts != old_forwarding.timeouts) apply_timeouts();
+  (void)diff;  // the plan is recomputed whole; compute_delta finds what changed
+  reconcile("reload");
+  if (cfg.forwarding.reconcile_interval != old_forwarding.reconcile_interval) arm_timer();
+}
+
+void ForwardingModule::stop() {
+  stopped_ = true;
+  timer_.cancel();
+  if (!backend_) return;
+  if (cfg_.forwarding.on_stop != config::OnStop::flush) {
+    spdlog::info("event=forwarding_stop action=keep services={}", owned_.size());
+    return;
+  }
+  auto rb = backend_->read_back();
+  if (!rb) {
+    spdlog::error("event=forwarding_stop action=flush error={}", kv_quote(rb.error().message()));
+    return;
+  }
+  fwd::ForwardingPlan current;
+  for (const auto& [key, entry] : rb->plan.services) {
+    if (owned_.count(key)) current.services.emplace(key, entry);
+  }
+  std::size_t failed = 0;
+  for (const auto& op : fwd::compute_delta(current, {})) {
+    if (auto ec = backend_->apply(op)) {
+      ++failed;
+      spdlog::error("event=forwarding_op reason=stop {} error={}", fwd::to_string(op),
+                    kv_quote(ec.message()));
+    }
+  }
+  spdlog::info("event=forwarding_stop action=flush services={} failed={}", current.services.size(),
+               failed);
+}
+
+void ForwardingModule::set_plan_inputs(fwd::PlanInputs inputs) {
+  inputs_ = std::move(inputs);
+}
+
+void ForwardingModule::apply_timeouts() {
+  const auto t = fwd::timeouts_from_config(cfg_.forwarding);
+  if (auto ec = backend_->set_timeouts(t)) {
+    last_error_ = fmt::format("set timeouts: {}", ec.message());
+    spdlog::error("event=forwarding_timeouts result=error error={}", kv_quote(ec.message()));
+  } else {
+    spdlog::info("event=forwarding_timeouts tcp={} tcp_fin={} udp={}", t.tcp, t.tcp_fin, t.udp);
+  }
+}
+
+void ForwardingModule::arm_timer() {
+  timer_.cancel();
+  const auto interval = cfg_.forwarding.reconcile_interval;
+  if (interval.count() <= 0 || stopped_) return;
+  timer_.expires_after(interval);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    reconcile("periodic");
+    arm_timer();
+  });
+}
+
+std::set<fwd::ServiceKey> ForwardingModule::owned_keys(const fwd::ForwardingPlan& desired) const {
+  std::set<fwd::ServiceKey> keys = owned_;
+  for (const auto& [key, _] : desired.services)
+    keys.insert(key);
+  return keys;
+}
+
+void ForwardingModule::reconcile(std::string_view why) {
+  if (!backend_ || stopped_) return;
+  ++counters_.reconciles;
+  last_reconcile_ = core::utc_timestamp();
+  auto rb = backend_->read_back();
+  if (!rb) {
+    ++counters_.readback_errors;
+    last_error_ = fmt::format("read back: {}", rb.error().message());
+    spdlog::error("event=forwarding_readback reason={} error={}", why,
+                  kv_quote(rb.error().message()));
+    return;
+  }
+  const fwd::ForwardingPlan desired = fwd::plan_from_config(cfg_, inputs_);
+  const bool remove_foreign = cfg_.forwarding.foreign_services == config::ForeignServices::remove;
+  const auto owned = owned_keys(desired);
+
+  // The part of the live table lvsd answers for, and what it last left there.
+  fwd::ForwardingPlan current;
+  fwd::ForwardingPlan expected;
+  std::size_t foreign = 0;
+  for (const auto& [key, entry] : rb->plan.services) {
+    if (owned.count(key) || remove_foreign) {
+      current.services.emplace(key, entry);
+    } else {
+      ++foreign;
+    }
+  }
+  for (const auto& [key, entry] : applied_.services) {
+    if (owned.count(key)) expected.services.emplace(key, entry);
+  }
+  // Drift: differences between what we left and what is there now.
+  std::set<std::string> drift;
+  if (have_applied_) {
+    for (const auto& op : fwd::compute_delta(expected, current)) {
+      drift.insert(fwd::to_string(op));
+      spdlog::warn("event=forwarding_drift reason={} found={}", why, kv_quote(fwd::to_string(op)));
+    }
+  }
+
+  const fwd::PlanDelta delta = fwd::compute_delta(current, desired);
+  std::size_t ok = 0;
+  std::size_t failed = 0;
+  std::set<fwd::ServiceKey> still_there;
+  for (const auto& op : delta) {
+    if (auto ec = backend_->apply(op)) {
+      ++failed;
+      ++counters_.ops_failed;
+      last_error_ = fmt::format("{}: {}", fwd::to_string(op), ec.message());
+      spdlog::error("event=forwarding_op reason={} {} result=error error={}", why,
+                    fwd::to_string(op), kv_quote(ec.message()));
+      if (const auto* del = std::get_if<fwd::DelService>(&op)) still_there.insert(del->service);
+    } else {
+      ++ok;
+      ++counters_.ops_applied;
+      spdlog::info("event=forwarding_op reason={} {} result=ok", why, fwd::to_string(op));
+    }
+  }
+  if (!drift.empty() && failed == 0) counters_.drift_repairs += drift.size();
+
+  // What we now own: the plan, plus services we failed to remove.
+  owned_.clear();
+  for (const auto& [key, _] : desired.services)
+    owned_.insert(key);
+  owned_.insert(still_there.begin(), still_there.end());
+  applied_ = desired;
+  have_applied_ = true;
+
+  if (ok + failed > 0 || !drift.empty()) {
+    events_.publish("forwarding", {{"reason", std::string(why)},
+                                   {"applied", ok},
+                                   {"failed", failed},
+                                   {"drift", drift.size()},
+                                   {"foreign_services", foreign}});
+    spdlog::info("event=forwarding_reconciled reason={} applied={} failed={} drift={} foreign={}",
+                 why, ok, failed, drift.size(), foreign);
+  }
+}
+
+json ForwardingModule::services_json() {
+  if (!backend_) {
+    json view = core::services_view(cfg_);
+    view["dataplane"] = backend_note_;
+    return view;
+  }
+  auto rb = backend_->read_back();
+  if (!rb)
+    throw core::CommandError(
+        fmt::format("{}: read back failed: {}", backend_->name(), rb.error().message()));
+  std::map<fwd::ServiceKey, const config::Service*> by_key;
+  for (const auto& s : cfg_.services)
+    by_key[fwd::service_key(s)] = &s;
+
+  json services = json::array();
+  for (const auto& [key, entry] : rb->plan.services) {
+    const auto& vs = entry.service;
+    const auto cfg_it = by_key.find(key);
+    const config::Service* cs = cfg_it == by_key.end() ? nullptr : cfg_it->second;
+    const auto st_it = rb->status.find(key);
+    json j = {
+        {"name", cs ? json(cs->name) : json()},
+        {"key", key.to_string()},
+        {"owned", owned_.count(key) > 0},
+        {"protocol", std::string(fwd::to_string(key.protocol))},
+        {"address", key.is_fwmark() ? json() : json(key.address.to_string())},
+        {"port", key.port},
+        {"fwmark", key.fwmark},
+        {"family", std::string(fwd::to_string(key.family))},
+        {"scheduler", vs.scheduler},
+        {"scheduler_flags", flag_names(vs)},
+        {"one_packet", vs.one_packet},
+        {"stats", st_it != rb->status.end() ? stats_json(st_it->second.stats) : json()},
+        {"rates", st_it != rb->status.end() ? rates_json(st_it->second.stats) : json()},
+    };
+    if (vs.persistence) {
+      json p = {{"timeout_seconds", vs.persistence->timeout}};
+      if (key.family == fwd::Family::inet) {
+        p["netmask"] = vs.persistence->netmask.to_string();
+      } else {
+        p["prefix"] = vs.persistence->prefix;
+      }
+      j["persistence"] = p;
+    } else {
+      j["persistence"] = nullptr;
+    }
+    json rss = json::array();
+    for (const auto& [dkey, d] : entry.dests) {
+      json r = {{"address", d.address.to_string()},
+                {"port", d.port},
+                {"weight", d.weight},
+                {"method", std::string(fwd::to_string(d.method))},
+                {"upper_threshold", d.upper_threshold},
+                {"lower_threshold", d.lower_threshold},
+                {"health", nullptr}};
+      if (st_it != rb->status.end()) {
+        if (auto ds = st_it->second.dests.find(dkey); ds != st_it->second.dests.end()) {
+          r["active_conns"] = ds->second.active_conns;
+          r["inactive_conns"] = ds->second.inactive_conns;
+          r["persistent_conns"] = ds->second.persistent_conns;
+          r["stats"] = stats_json(ds->second.stats);
+          r["rates"] = rates_json(ds->second.stats);
+        }
+      }
+      rss.push_back(r);
+    }
+    j["realservers"] = rss;
+    services.push_back(j);
+  }
+  json view = {{"source", std::string(backend_->name())}, {"services", services}};
+  if (info_)
+    view["info"] = {{"version", info_->version}, {"conn_table_size", info_->conn_table_size}};
+  return view;
+}
+
+void ForwardingModule::register_commands(core::StatusServer& server) {
+  server.add_command("services", [this](const json&) { return services_json(); });
+  server.add_command("forwarding", [this](const json&) { return snapshot(); });
+}
+
+json ForwardingModule::snapshot() const {
+  json j = {
+      {"backend", backend_ ? json(std::string(backend_->name())) : json()},
+      {"choice", backend_note_},
+      {"owned_services", owned_.size()},
+      {"last_reconcile", last_reconcile_},
+      {"last_error", last_error_},
+      {"counters",
+       {{"reconciles", counters_.reconciles},
+        {"ops_applied", counters_.ops_applied},
+        {"ops_failed", counters_.ops_failed},
+        {"drift_repairs", counters_.drift_repairs},
+        {"readback_errors", counters_.readback_errors}}},
+  };
+  if (info_) j["info"] = {{"version", info_->version}, {"conn_table_size", info_->conn_table_size}};
+  return j;
+}
+
+}  // namespace lvsd::modules
