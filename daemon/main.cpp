@@ -14,6 +14,8 @@
 #include "daemon/config/dump.hpp"
 #include "daemon/config/loader.hpp"
 #include "daemon/core/daemon.hpp"
+#include "daemon/modules/backend_factory.hpp"
+#include "daemon/modules/forwarding_module.hpp"
 
 namespace {
 
@@ -106,6 +108,8 @@ int main(int argc, char** argv) {
 
   try {
     lvsd::core::Daemon daemon(std::move(options));
+    daemon.add_module(std::make_unique<lvsd::modules::ForwardingModule>(
+        daemon.io(), daemon.events(), lvsd::modules::default_backend_factory()));
     return daemon.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lvsd: fatal: %s\n", e.what());

@@ -59,6 +59,12 @@ int Daemon::run() {
   }
   config_ = std::make_unique<config::Config>(std::move(*loaded.config));
   apply_global(*config_);
+  // Catch the signals before the socket exists: a SIGTERM that arrives while
+  // modules start is queued and handled as a clean stop, not a kill.
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGUSR1);
   started_at_ = utc_timestamp();
   started_steady_ = std::chrono::steady_clock::now();
   last_reload_ = ReloadResult{true, started_at_, options_.config_path, {}, {"initial load"}};
@@ -98,10 +104,6 @@ int Daemon::run() {
 }
 
 void Daemon::arm_signals() {
-  signals_.add(SIGHUP);
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGUSR1);
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (ec) return;
     switch (signo) {

@@ -188,6 +188,29 @@ std::string render_services(const json& d, const ServicesOptions& o) {
   return out;
 }
 
+std::string render_forwarding(const json& d) {
+  std::string out;
+  out +=
+      fmt::format("backend:        {}\n",
+                  d.value("backend", json()).is_null() ? std::string("none") : get(d, "backend"));
+  out += fmt::format("choice:         {}\n", get(d, "choice"));
+  if (d.contains("info")) {
+    out += fmt::format("version:        {} (conn table size {})\n", get(d["info"], "version"),
+                       get(d["info"], "conn_table_size"));
+  }
+  out += fmt::format("owned services: {}\n", get(d, "owned_services"));
+  out += fmt::format("last reconcile: {}\n", get(d, "last_reconcile"));
+  if (const auto c = d.value("counters", json()); c.is_object()) {
+    out += fmt::format(
+        "reconciles:     {} (ops applied {}, failed {}; drift repaired {}; read-back errors {})\n",
+        get(c, "reconciles"), get(c, "ops_applied"), get(c, "ops_failed"), get(c, "drift_repairs"),
+        get(c, "readback_errors"));
+  }
+  const std::string err = d.value("last_error", "");
+  if (!err.empty()) out += fmt::format("last error:     {}\n", err);
+  return out;
+}
+
 std::string render_vrrp(const json& d) {
   std::string out;
   if (d.value("source", "") == "config") {

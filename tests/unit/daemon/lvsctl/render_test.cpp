@@ -116,3 +116,33 @@ TEST(RenderServices, IpvsSourceGetsIpvsadmsBanner) {
 
 }  // namespace
 }  // namespace lvsd::ctl
+
+namespace lvsd::ctl {
+namespace {
+
+TEST(RenderForwarding, BackendAndCounters) {
+  const json d = {{"backend", "ipvs"},
+                  {"choice", "ipvs (auto)"},
+                  {"info", {{"version", "1.2.1"}, {"conn_table_size", 4096}}},
+                  {"owned_services", 3},
+                  {"last_reconcile", "T"},
+                  {"last_error", ""},
+                  {"counters",
+                   {{"reconciles", 9},
+                    {"ops_applied", 12},
+                    {"ops_failed", 1},
+                    {"drift_repairs", 2},
+                    {"readback_errors", 0}}}};
+  const std::string out = render_forwarding(d);
+  EXPECT_NE(out.find("backend:        ipvs\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("version:        1.2.1 (conn table size 4096)"), std::string::npos);
+  EXPECT_NE(out.find("reconciles:     9 (ops applied 12, failed 1; drift repaired 2"),
+            std::string::npos);
+  EXPECT_EQ(out.find("last error"), std::string::npos);
+  EXPECT_NE(render_forwarding({{"backend", nullptr}, {"choice", "none: ..."}})
+                .find("backend:        none"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace lvsd::ctl
