@@ -11,10 +11,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "checkers/clock.hpp"
 #include "daemon/config/dump.hpp"
 #include "daemon/config/loader.hpp"
 #include "daemon/core/daemon.hpp"
 #include "daemon/modules/backend_factory.hpp"
+#include "daemon/modules/checker_module.hpp"
 #include "daemon/modules/forwarding_module.hpp"
 
 namespace {
@@ -107,9 +109,17 @@ int main(int argc, char** argv) {
   if (log_target) options.log_target = kTargets.at(*log_target);
 
   try {
+    // The clock outlives the daemon and its modules (declared first).
+    std::unique_ptr<lvsd::checkers::AsioClock> clock;
     lvsd::core::Daemon daemon(std::move(options));
-    daemon.add_module(std::make_unique<lvsd::modules::ForwardingModule>(
-        daemon.io(), daemon.events(), lvsd::modules::default_backend_factory()));
+    clock = std::make_unique<lvsd::checkers::AsioClock>(daemon.io());
+    auto forwarding = std::make_unique<lvsd::modules::ForwardingModule>(
+        daemon.io(), daemon.events(), lvsd::modules::default_backend_factory());
+    // Checkers first: the forwarding module's first plan already carries the
+    // health inputs, and on reload health is updated before the re-plan.
+    daemon.add_module(std::make_unique<lvsd::modules::CheckerModule>(daemon.io(), daemon.events(),
+                                                                     *forwarding, *clock));
+    daemon.add_module(std::move(forwarding));
     return daemon.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lvsd: fatal: %s\n", e.what());

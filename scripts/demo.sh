@@ -43,6 +43,14 @@ step "lvsctl status"
 "$LVSCTL" status
 step "lvsctl services"
 "$LVSCTL" services
+step "health checks: stop nginx on rs2"
+lab_stop_http 2
+LAB_WAIT_TIMEOUT=15 lab_wait_for sh -c "'$LVSCTL' services | grep -q '192.0.2.22:80 .* down'"
+"$LVSCTL" services
+step "start nginx on rs2 again"
+lab_start_http 2
+LAB_WAIT_TIMEOUT=15 lab_wait_for sh -c "'$LVSCTL' services | grep -q '192.0.2.22:80 .* up'"
+"$LVSCTL" services
 step "lvsctl vrrp"
 "$LVSCTL" vrrp
 

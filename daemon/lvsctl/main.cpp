@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   services->add_flag("--rate", svc_opts.rate, "Per-second rates");
   auto* forwarding =
       app.add_subcommand("forwarding", "Dataplane backend, reconciliation and drift counters");
+  auto* checks =
+      app.add_subcommand("checks", "Health checkers, their state and quorum per service");
   auto* vrrp = app.add_subcommand("vrrp", "VRRP instances and sync groups");
   auto* sync = app.add_subcommand("sync", "Connection sync state and counters");
   auto* config = app.add_subcommand("config", "Running config and the last reload's result");
@@ -59,7 +61,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::string command;
-  for (auto* sub : {status, services, forwarding, vrrp, sync, config, reload, events}) {
+  for (auto* sub : {status, services, forwarding, checks, vrrp, sync, config, reload, events}) {
     if (sub->parsed()) command = sub->get_name();
   }
   if (command == "events") command = "subscribe";
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
     if (command == "status") std::cout << lvsd::ctl::render_status(data);
     if (command == "services") std::cout << lvsd::ctl::render_services(data, svc_opts);
     if (command == "forwarding") std::cout << lvsd::ctl::render_forwarding(data);
+    if (command == "checks") std::cout << lvsd::ctl::render_checks(data);
     if (command == "vrrp") std::cout << lvsd::ctl::render_vrrp(data);
     if (command == "sync") std::cout << lvsd::ctl::render_sync(data);
     if (command == "config") std::cout << lvsd::ctl::render_config(data);

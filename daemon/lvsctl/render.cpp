@@ -133,7 +133,8 @@ std::string render_services(const json& d, const ServicesOptions& o) {
 
   std::string out;
   if (d.value("source", "") == "config") {
-    out += "(no dataplane running: configured services; health and counters unknown)\n";
+    out += "(no dataplane: showing the configured services; no counters)\n";
+    if (d.contains("dataplane")) out += fmt::format("(dataplane: {})\n", get(d, "dataplane"));
   }
   if (d.contains("info") && d["info"].is_object() && d.value("source", "") == "ipvs") {
     out += fmt::format("IP Virtual Server version {} (size={})\n", get(d["info"], "version"),
@@ -208,6 +209,34 @@ std::string render_forwarding(const json& d) {
   }
   const std::string err = d.value("last_error", "");
   if (!err.empty()) out += fmt::format("last error:     {}\n", err);
+  return out;
+}
+
+std::string render_checks(const json& d) {
+  Table t(
+      {"Target", "Check", "Type", "State", "Since", "Flaps", "Latency", "Last result", "Used by"});
+  for (const auto& c : d.value("checkers", json::array())) {
+    std::string users;
+    for (const auto& u : c.value("users", json::array()))
+      users += (users.empty() ? "" : ", ") + str(u);
+    std::string latency = "-";
+    if (c.contains("latency_ms")) latency = fmt::format("{:.1f}ms", c["latency_ms"].get<double>());
+    std::string since = "-";
+    if (c.contains("since_seconds"))
+      since = fmt::format("{:.0f}s", c["since_seconds"].get<double>());
+    t.add({get(c, "target"), get(c, "check"), get(c, "type"), get(c, "state"), since,
+           get(c, "flaps"), latency, get(c, "last_reason"), users});
+  }
+  std::string out = t.render();
+  const auto services = d.value("services", json::array());
+  if (!services.empty()) {
+    Table q({"Service", "Name", "Quorum", "Healthy weight", "Needed", "Sorry server"});
+    for (const auto& s : services) {
+      q.add({get(s, "service"), get(s, "name"), get(s, "quorum"), get(s, "healthy_weight"),
+             get(s, "quorum_weight"), s.value("sorry_mode", false) ? "active" : "-"});
+    }
+    out += "\n" + q.render();
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@ struct ServicesOptions {
 std::string render_status(const nlohmann::json& data);
 std::string render_services(const nlohmann::json& data, const ServicesOptions& options);
 std::string render_forwarding(const nlohmann::json& data);
+std::string render_checks(const nlohmann::json& data);
 std::string render_vrrp(const nlohmann::json& data);
 std::string render_sync(const nlohmann::json& data);
 std::string render_config(const nlohmann::json& data);

@@ -252,6 +252,21 @@ json ForwardingModule::services_json() {
   if (!backend_) {
     json view = core::services_view(cfg_);
     view["dataplane"] = backend_note_;
+    if (health_provider_) {
+      for (std::size_t i = 0; i < cfg_.services.size() && i < view["services"].size(); ++i) {
+        auto& rss = view["services"][i]["realservers"];
+        for (auto& r : rss) {
+          const std::string rk = config::format_endpoint(
+              boost::asio::ip::make_address(r["address"].get<std::string>()),
+              r["port"].get<uint16_t>());
+          const json h = health_provider_(cfg_.services[i].key(), rk);
+          if (h.is_object()) {
+            for (const auto& [k, v] : h.items())
+              r[k] = v;
+          }
+        }
+      }
+    }
     return view;
   }
   auto rb = backend_->read_back();
@@ -303,6 +318,16 @@ json ForwardingModule::services_json() {
                 {"upper_threshold", d.upper_threshold},
                 {"lower_threshold", d.lower_threshold},
                 {"health", nullptr}};
+      if (cs && cs->sorry_server && cs->sorry_server->address == d.address &&
+          cs->sorry_server->port == d.port) {
+        r["health"] = "sorry";
+      } else if (cs && health_provider_) {
+        const json h = health_provider_(cs->key(), dkey.to_string());
+        if (h.is_object()) {
+          for (const auto& [k, v] : h.items())
+            r[k] = v;
+        }
+      }
       if (st_it != rb->status.end()) {
         if (auto ds = st_it->second.dests.find(dkey); ds != st_it->second.dests.end()) {
           r["active_conns"] = ds->second.active_conns;
@@ -313,6 +338,27 @@ json ForwardingModule::services_json() {
         }
       }
       rss.push_back(r);
+    }
+    // Configured realservers the plan left out (down, or the sorry server's
+    // outage): listed too, so an operator sees why they get no traffic.
+    if (cs) {
+      for (const auto& r : cs->realservers) {
+        if (!r.enabled || entry.dests.count(fwd::DestKey{r.address, r.port})) continue;
+        json row = {{"address", r.address.to_string()},
+                    {"port", r.port},
+                    {"weight", nullptr},
+                    {"method", std::string(config::to_string(r.method))},
+                    {"in_table", false},
+                    {"health", nullptr}};
+        if (health_provider_) {
+          const json h = health_provider_(cs->key(), r.key());
+          if (h.is_object()) {
+            for (const auto& [k, v] : h.items())
+              row[k] = v;
+          }
+        }
+        rss.push_back(row);
+      }
     }
     j["realservers"] = rss;
     services.push_back(j);

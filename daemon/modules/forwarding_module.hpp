@@ -65,6 +65,11 @@ class ForwardingModule : public core::Module {
   // Later modules (health checks) feed effective weights and sorry mode here;
   // the next reconcile applies them.
   void set_plan_inputs(forwarding::PlanInputs inputs);
+  // Health columns for the services view: a JSON object ({health, since,
+  // reason, ...}) for a config service key and realserver key, or null.
+  using HealthProvider =
+      std::function<nlohmann::json(const std::string& service, const std::string& realserver)>;
+  void set_health_provider(HealthProvider provider) { health_provider_ = std::move(provider); }
   // Reconciles now; `why` is logged ("start", "reload", "periodic", "health").
   void reconcile(std::string_view why);
 
@@ -90,6 +95,7 @@ class ForwardingModule : public core::Module {
   std::optional<forwarding::BackendInfo> info_;
   config::Config cfg_;
   forwarding::PlanInputs inputs_;
+  HealthProvider health_provider_;
   // Services lvsd programmed (config keys, past and present until removed).
   std::set<forwarding::ServiceKey> owned_;
   // The plan of the last reconcile: a later read-back that differs is drift.

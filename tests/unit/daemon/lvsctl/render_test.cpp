@@ -30,7 +30,7 @@ json sample_services() {
 
 TEST(RenderServices, LooksLikeIpvsadm) {
   const std::string out = render_services(sample_services(), {});
-  EXPECT_NE(out.find("(no dataplane running"), std::string::npos);
+  EXPECT_NE(out.find("(no dataplane: showing the configured services"), std::string::npos);
   EXPECT_NE(out.find("Prot LocalAddress:Port Scheduler Flags\n"), std::string::npos);
   EXPECT_NE(out.find("  -> RemoteAddress:Port"), std::string::npos);
   EXPECT_NE(out.find("TCP  192.0.2.200:80 wlc persistent 300 mask 255.255.255.0\n"),
@@ -111,7 +111,7 @@ TEST(RenderServices, IpvsSourceGetsIpvsadmsBanner) {
   d["info"] = {{"version", "1.2.1"}, {"conn_table_size", 4096}};
   const std::string out = render_services(d, {});
   EXPECT_EQ(out.rfind("IP Virtual Server version 1.2.1 (size=4096)\n", 0), 0u) << out;
-  EXPECT_EQ(out.find("(no dataplane running"), std::string::npos);
+  EXPECT_EQ(out.find("(no dataplane"), std::string::npos);
 }
 
 }  // namespace
@@ -142,6 +142,29 @@ TEST(RenderForwarding, BackendAndCounters) {
   EXPECT_NE(render_forwarding({{"backend", nullptr}, {"choice", "none: ..."}})
                 .find("backend:        none"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace lvsd::ctl
+
+namespace lvsd::ctl {
+namespace {
+
+TEST(RenderChecks, CheckersAndQuorum) {
+  const json d = json::parse(R"({
+    "checkers": [{"target": "192.0.2.21:80", "check": "web", "type": "http", "state": "down",
+                  "since_seconds": 12.4, "flaps": 3, "attempts": 40, "latency_ms": 1.25,
+                  "last_ok": false, "last_reason": "connection refused",
+                  "users": ["tcp 192.0.2.200:80 192.0.2.21:80"]}],
+    "services": [{"service": "tcp 192.0.2.200:80", "name": "web", "quorum": "down",
+                  "healthy_weight": 0, "quorum_weight": 1, "sorry_mode": true}],
+    "transitions": 3})");
+  const std::string out = render_checks(d);
+  EXPECT_NE(out.find("192.0.2.21:80"), std::string::npos) << out;
+  EXPECT_NE(out.find("connection refused"), std::string::npos);
+  EXPECT_NE(out.find("1.2ms"), std::string::npos);
+  EXPECT_NE(out.find("12s"), std::string::npos);
+  EXPECT_NE(out.find("active"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,274 @@
+#include "daemon/modules/checker_module.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/core/logging.hpp"
+#include "daemon/core/status_server.hpp"
+
+namespace lvsd::modules {
+
+using core::kv_quote;
+using nlohmann::json;
+namespace chk = lvsd::checkers;
+
+namespace {
+
+double seconds_since(chk::TimePoint since, chk::TimePoint now) {
+  return std::chrono::duration<double>(now - since).count();
+}
+
+}  // namespace
+
+CheckerModule::CheckerModule(boost::asio::io_context& io, core::EventBus& events,
+                             ForwardingModule& forwarding, chk::Clock& clock, ProbeFactory probes)
+    : io_(io),
+      events_(events),
+      forwarding_(forwarding),
+      clock_(clock),
+      probes_(std::move(probes)),
+      slow_start_timer_(io) {}
+
+CheckerModule::~CheckerModule() = default;
+
+std::string CheckerModule::fingerprint(const chk::ProbeTarget& t, const config::Check& c) {
+  return fmt::format("{}|{}|{}|{}", t.address.to_string(), t.port, c.name,
+                     config::to_string(c.type));
+}
+
+void CheckerModule::start(const config::Config& cfg) {
+  cfg_ = cfg;
+  handle(health_.configure(cfg, clock_.now()));
+  forwarding_.set_plan_inputs(
+      forwarding::PlanInputs{[this](const config::Service& s, const config::RealServer& r) {
+                               return health_.weight(s, r, clock_.now());
+                             },
+                             [this](const config::Service& s) { return health_.sorry_mode(s); }});
+  forwarding_.set_health_provider(
+      [this](const std::string& svc, const std::string& rs) { return rs_health(svc, rs); });
+  build(cfg);
+  arm_slow_start();
+}
+
+void CheckerModule::reconfigure(const config::Config& cfg, const config::ConfigDiff&) {
+  cfg_ = cfg;
+  handle(health_.configure(cfg, clock_.now()));
+  build(cfg);
+  arm_slow_start();
+  // The forwarding module re-plans after us in the same reload.
+}
+
+void CheckerModule::build(const config::Config& cfg) {
+  // Index what runs now, so unchanged checkers (same target, same check) keep
+  // their state across a reload.
+  std::map<std::string, std::vector<std::unique_ptr<Entry>>> old;
+  for (auto& e : entries_)
+    old[fingerprint(e->target, e->check)].push_back(std::move(e));
+  entries_.clear();
+  by_user_.clear();
+  std::size_t kept = 0;
+  std::size_t started = 0;
+
+  auto find_or_make = [&](const chk::ProbeTarget& target, const config::Check& check) -> Entry* {
+    const std::string fp = fingerprint(target, check);
+    for (auto& e : entries_) {
+      if (e->target == target && e->check == check) return e.get();
+    }
+    auto it = old.find(fp);
+    if (it != old.end()) {
+      for (auto& e : it->second) {
+        if (e && e->target == target && e->check == check) {
+          e->users.clear();
+          entries_.push_back(std::move(e));
+          ++kept;
+          return entries_.back().get();
+        }
+      }
+    }
+    auto e = std::make_unique<Entry>();
+    e->target = target;
+    e->check = check;
+    chk::CheckerBase::Options opts;
+    opts.seed = chk::jitter_seed(check, target);
+    e->checker =
+        std::make_unique<chk::CheckerBase>(clock_, check, probes_(io_, check, target), opts);
+    Entry* raw = e.get();
+    e->checker->on_transition([this, raw](const chk::Transition& t) { on_transition(*raw, t); });
+    e->checker->on_result([this, raw](const chk::ProbeResult& r) { on_result(*raw, r); });
+    entries_.push_back(std::move(e));
+    ++started;
+    return raw;
+  };
+
+  for (const auto& s : cfg.services) {
+    for (const auto& r : s.realservers) {
+      if (!r.enabled || !r.check) continue;
+      const chk::ProbeTarget target{r.check->connect_address.value_or(r.address),
+                                    r.check->connect_port != 0 ? r.check->connect_port : r.port};
+      Entry* e = find_or_make(target, *r.check);
+      e->users.push_back({s.key(), r.key()});
+      by_user_[s.key() + "|" + r.key()] = e;
+    }
+  }
+  // Checkers no longer used stop here (their destructors cancel the probes).
+  std::size_t stopped = 0;
+  for (auto& [_, v] : old) {
+    for (auto& e : v) {
+      if (e) {
+        e->checker->stop();
+        ++stopped;
+      }
+    }
+  }
+  old.clear();
+  for (auto& e : entries_) {
+    if (!e->checker->running()) e->checker->start();
+  }
+  spdlog::info("event=checkers_configured checkers={} kept={} started={} stopped={}",
+               entries_.size(), kept, started, stopped);
+}
+
+void CheckerModule::on_result(Entry& e, const chk::ProbeResult& r) {
+  if (!e.check.misc.dynamic_weight) return;
+  std::vector<chk::HealthEvent> events;
+  for (const auto& u : e.users) {
+    auto ev = health_.set_dynamic_weight(u.service, u.realserver, r.weight, clock_.now());
+    events.insert(events.end(), ev.begin(), ev.end());
+  }
+  handle(events);
+  replan("dynamic_weight");
+}
+
+void CheckerModule::on_transition(Entry& e, const chk::Transition& t) {
+  ++transitions_;
+  const bool up = t.to == chk::Health::up;
+  spdlog::info("event=check_transition target={}:{} check={} type={} from={} to={} reason={}",
+               e.target.address.to_string(), e.target.port, kv_quote(e.check.name),
+               config::to_string(e.check.type), chk::to_string(t.from), chk::to_string(t.to),
+               kv_quote(t.reason));
+  std::vector<chk::HealthEvent> events;
+  for (const auto& u : e.users) {
+    auto ev = health_.set_health(u.service, u.realserver, up, t.reason, clock_.now());
+    events.insert(events.end(), ev.begin(), ev.end());
+  }
+  handle(events);
+  replan("health");
+  arm_slow_start();
+}
+
+void CheckerModule::handle(const std::vector<chk::HealthEvent>& events) {
+  for (const auto& ev : events) {
+    switch (ev.kind) {
+      case chk::HealthEvent::Kind::rs_up:
+      case chk::HealthEvent::Kind::rs_down: {
+        const bool up = ev.kind == chk::HealthEvent::Kind::rs_up;
+        spdlog::info("event=realserver_{} service={} realserver={} reason={}", up ? "up" : "down",
+                     kv_quote(ev.service), ev.realserver, kv_quote(ev.reason));
+        events_.publish("health", {{"service", ev.service},
+                                   {"realserver", ev.realserver},
+                                   {"state", up ? "up" : "down"},
+                                   {"reason", ev.reason}});
+        break;
+      }
+      case chk::HealthEvent::Kind::quorum_up:
+      case chk::HealthEvent::Kind::quorum_down: {
+        const bool up = ev.kind == chk::HealthEvent::Kind::quorum_up;
+        spdlog::log(up ? spdlog::level::info : spdlog::level::warn,
+                    "event=quorum_{} service={} reason={}", up ? "up" : "down",
+                    kv_quote(ev.service), kv_quote(ev.reason));
+        events_.publish(
+            "quorum",
+            {{"service", ev.service}, {"state", up ? "up" : "down"}, {"reason", ev.reason}});
+        break;
+      }
+    }
+  }
+}
+
+void CheckerModule::replan(std::string_view why) {
+  if (stopped_) return;
+  forwarding_.reconcile(why);
+}
+
+void CheckerModule::arm_slow_start() {
+  slow_start_timer_.cancel();
+  if (stopped_) return;
+  const auto next = health_.next_change(clock_.now());
+  if (!next) return;
+  slow_start_timer_.expires_after(*next - clock_.now());
+  slow_start_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    replan("slow_start");
+    arm_slow_start();
+  });
+}
+
+void CheckerModule::stop() {
+  stopped_ = true;
+  slow_start_timer_.cancel();
+  for (auto& e : entries_)
+    e->checker->stop();
+}
+
+json CheckerModule::rs_health(const std::string& service, const std::string& realserver) const {
+  const auto* st = health_.realserver(service, realserver);
+  if (!st) return nullptr;
+  const auto now = clock_.now();
+  json j = {{"health", std::string(chk::to_string(st->state))},
+            {"since", fmt::format("{:.0f}s", seconds_since(st->since, now))},
+            {"flaps", st->flaps},
+            {"checked", st->checked}};
+  if (!st->reason.empty()) j["reason"] = st->reason;
+  if (auto it = by_user_.find(service + "|" + realserver); it != by_user_.end()) {
+    const auto cs = it->second->checker->status();
+    if (cs.last) {
+      j["last_result"] = cs.last->ok ? "ok" : "failed";
+      j["last_reason"] = cs.last->reason;
+      j["latency_ms"] = static_cast<double>(cs.last->latency.count()) / 1000.0;
+    }
+  }
+  return j;
+}
+
+void CheckerModule::register_commands(core::StatusServer& server) {
+  server.add_command("checks", [this](const json&) { return snapshot(); });
+}
+
+json CheckerModule::snapshot() const {
+  json checks = json::array();
+  const auto now = clock_.now();
+  for (const auto& e : entries_) {
+    const auto cs = e->checker->status();
+    json users = json::array();
+    for (const auto& u : e->users)
+      users.push_back(u.service + " " + u.realserver);
+    json c = {{"target", fmt::format("{}:{}", e->target.address.to_string(), e->target.port)},
+              {"check", e->check.name},
+              {"type", std::string(config::to_string(e->check.type))},
+              {"state", std::string(chk::to_string(cs.state))},
+              {"since_seconds", seconds_since(cs.since, now)},
+              {"flaps", cs.flaps},
+              {"attempts", cs.attempts},
+              {"users", users}};
+    if (cs.last) {
+      c["last_ok"] = cs.last->ok;
+      c["last_reason"] = cs.last->reason;
+      c["latency_ms"] = static_cast<double>(cs.last->latency.count()) / 1000.0;
+    }
+    checks.push_back(c);
+  }
+  json services = json::array();
+  for (const auto& s : cfg_.services) {
+    if (const auto* st = health_.service(s.key())) {
+      services.push_back({{"service", s.key()},
+                          {"name", s.name},
+                          {"quorum", st->quorum_up ? "up" : "down"},
+                          {"healthy_weight", st->healthy_weight},
+                          {"quorum_weight", s.quorum.weight},
+                          {"sorry_mode", health_.sorry_mode(s)}});
+    }
+  }
+  return {{"checkers", checks}, {"services", services}, {"transitions", transitions_}};
+}
+
+}  // namespace lvsd::modules
