@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "daemon/core/logging.hpp"
 #include "daemon/core/status_server.hpp"
@@ -179,10 +180,43 @@ void CheckerModule::handle(const std::vector<chk::HealthEvent>& events) {
         events_.publish(
             "quorum",
             {{"service", ev.service}, {"state", up ? "up" : "down"}, {"reason", ev.reason}});
+        run_quorum_command(ev.service, up);
         break;
       }
     }
   }
+}
+
+void CheckerModule::run_quorum_command(const std::string& service, bool up) {
+  const config::Service* svc = nullptr;
+  for (const auto& s : cfg_.services) {
+    if (s.key() == service) svc = &s;
+  }
+  if (!svc) return;
+  const config::Command& command = up ? svc->quorum.on_up : svc->quorum.on_down;
+  if (command.empty() || stopped_) return;
+  config::Check c;
+  c.name = fmt::format("quorum_{}", up ? "up" : "down");
+  c.type = config::CheckType::misc;
+  c.misc.command = command;
+  c.misc.user = cfg_.global.script_user;
+  c.timeout = std::chrono::seconds(30);
+  const chk::ProbeTarget target{svc->address.value_or(boost::asio::ip::address_v4::any()),
+                                svc->port};
+  const uint64_t id = next_command_++;
+  auto probe = probes_(io_, c, target);
+  auto* raw = probe.get();
+  commands_.emplace(id, std::move(probe));
+  spdlog::info("event=quorum_command service={} state={} command={}", kv_quote(service),
+               up ? "up" : "down", kv_quote(command.front()));
+  raw->run(std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout),
+           [this, id, service, up](const chk::ProbeResult& r) {
+             spdlog::log(r.ok ? spdlog::level::info : spdlog::level::warn,
+                         "event=quorum_command_done service={} state={} ok={} reason={}",
+                         kv_quote(service), up ? "up" : "down", r.ok, kv_quote(r.reason));
+             // Free the probe outside its own callback.
+             boost::asio::post(io_, [this, id] { commands_.erase(id); });
+           });
 }
 
 void CheckerModule::replan(std::string_view why) {
@@ -206,6 +240,9 @@ void CheckerModule::arm_slow_start() {
 void CheckerModule::stop() {
   stopped_ = true;
   slow_start_timer_.cancel();
+  for (auto& [_, p] : commands_)
+    p->cancel();
+  commands_.clear();
   for (auto& e : entries_)
     e->checker->stop();
 }

@@ -62,6 +62,8 @@ class CheckerModule : public core::Module {
   void on_result(Entry& e, const checkers::ProbeResult& r);
   void handle(const std::vector<checkers::HealthEvent>& events);
   void replan(std::string_view why);
+  // Runs a service's on_up / on_down command without waiting for it.
+  void run_quorum_command(const std::string& service, bool up);
   void arm_slow_start();
   nlohmann::json rs_health(const std::string& service, const std::string& realserver) const;
   static std::string fingerprint(const checkers::ProbeTarget& t, const config::Check& c);
@@ -78,6 +80,10 @@ class CheckerModule : public core::Module {
   boost::asio::steady_timer slow_start_timer_;
   bool stopped_ = false;
   uint64_t transitions_ = 0;
+  // Quorum commands in flight (run through the misc probe: same privilege
+  // drop, timeout and asynchronous reaping as misc checks).
+  std::map<uint64_t, std::unique_ptr<checkers::Probe>> commands_;
+  uint64_t next_command_ = 0;
 };
 
 }  // namespace lvsd::modules

@@ -60,7 +60,7 @@ services:
     address: 192.0.2.200
     port: 80
     check: web
-    quorum: {weight: 1}
+    quorum: {weight: 1, on_up: /usr/local/bin/web-up, on_down: /usr/local/bin/web-down}
     sorry_server: {address: 192.0.2.99}
     realservers:
       - {address: 192.0.2.21}
@@ -86,7 +86,9 @@ class CheckerModuleTest : public ::testing::Test {
         });
     checkers_ = std::make_unique<CheckerModule>(
         io_, events_, *forwarding_, clock_,
-        [this](boost::asio::io_context&, const config::Check&, const chk::ProbeTarget& t) {
+        [this](boost::asio::io_context&, const config::Check& c, const chk::ProbeTarget& t) {
+          created_.push_back(c.name + " " + std::string(config::to_string(c.type)) + " " +
+                             (c.misc.command.empty() ? "" : c.misc.command.front()));
           return std::make_unique<ScriptedProbe>(clock_, up_, t.address.to_string(), runs_);
         });
     checkers_->start(cfg);
@@ -108,6 +110,7 @@ class CheckerModuleTest : public ::testing::Test {
   chk::ManualClock clock_;
   std::map<std::string, bool> up_;
   int runs_ = 0;
+  std::vector<std::string> created_;
   std::unique_ptr<ForwardingModule> forwarding_;
   std::unique_ptr<CheckerModule> checkers_;
   fwd::FakeBackend* fake_ = nullptr;
@@ -168,6 +171,11 @@ TEST_F(CheckerModuleTest, QuorumLossSwitchesToTheSorryServerAndBack) {
   up_["192.0.2.22"] = true;
   clock_.advance(4s);
   EXPECT_EQ(dests("192.0.2.200"), (Dests{"192.0.2.22"}));
+  // on_down then on_up ran, as misc commands.
+  EXPECT_NE(std::find(created_.begin(), created_.end(), "quorum_down misc /usr/local/bin/web-down"),
+            created_.end());
+  EXPECT_NE(std::find(created_.begin(), created_.end(), "quorum_up misc /usr/local/bin/web-up"),
+            created_.end());
 }
 
 TEST_F(CheckerModuleTest, ReloadKeepsUnchangedCheckersAndTheirState) {
