@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -37,6 +38,29 @@ bool is_command_word(const std::string& s) {
     if (!((c >= 'a' && c <= 'z') || c == '_' || c == '-')) return false;
   }
   return true;
+}
+
+// One request line -> the request object, or the error answer to send.
+// A bare command word stands for {"command": word}.
+struct ParsedRequest {
+  json request;
+  std::optional<json> error;
+};
+
+ParsedRequest parse_request(const std::string& line) {
+  if (is_command_word(line)) return {json{{"command", line}}, std::nullopt};
+  ParsedRequest p;
+  try {
+    p.request = json::parse(line);
+  } catch (const json::parse_error& e) {
+    p.error = error_response("", fmt::format("malformed request: {}", e.what()));
+    return p;
+  }
+  if (!p.request.is_object() || !p.request.contains("command") ||
+      !p.request["command"].is_string()) {
+    p.error = error_response("", "malformed request: expected {\"command\":\"...\"}");
+  }
+  return p;
 }
 
 // Is a daemon answering on `path`? Used to tell a stale socket file from a
@@ -114,21 +138,12 @@ class StatusServer::Session : public std::enable_shared_from_this<Session> {
 
   void handle(const std::string& line) {
     if (line.empty()) return;
-    json request;
-    if (is_command_word(line)) {
-      request = {{"command", line}};
-    } else {
-      try {
-        request = json::parse(line);
-      } catch (const json::parse_error& e) {
-        send(error_response("", fmt::format("malformed request: {}", e.what())));
-        return;
-      }
-    }
-    if (!request.is_object() || !request.contains("command") || !request["command"].is_string()) {
-      send(error_response("", "malformed request: expected {\"command\":\"...\"}"));
+    const ParsedRequest parsed = parse_request(line);
+    if (parsed.error) {
+      send(*parsed.error);
       return;
     }
+    const json& request = parsed.request;
     const std::string command = request["command"];
     if (command == "subscribe") {
       if (subscribed()) {
@@ -307,17 +322,9 @@ void StatusServer::remove(const std::shared_ptr<Session>& s) {
 }
 
 json StatusServer::dispatch(const std::string& line) {
-  json request;
-  if (is_command_word(line)) {
-    request = {{"command", line}};
-  } else {
-    try {
-      request = json::parse(line);
-    } catch (const json::parse_error& e) {
-      return error_response("", fmt::format("malformed request: {}", e.what()));
-    }
-  }
-  return dispatch_request(request);
+  const ParsedRequest parsed = parse_request(line);
+  if (parsed.error) return *parsed.error;
+  return dispatch_request(parsed.request);
 }
 
 json StatusServer::dispatch_request(const json& request) {
