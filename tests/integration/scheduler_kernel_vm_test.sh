@@ -183,7 +183,7 @@ bash "$here/../vm/prepare.sh" || rc=$?
 }
 rc=0
 LVSD_SOURCE_DIR=$SRC LVSD_BUILD_DIR=$BUILD \
-  bash "$here/../vm/run.sh" --timeout 280 -- bash "$here/$(basename "${BASH_SOURCE[0]}")" --in-vm ||
+  bash "$here/../vm/run.sh" --timeout 540 -- bash "$here/$(basename "${BASH_SOURCE[0]}")" --in-vm ||
   rc=$?
 [[ $rc -eq 0 ]] || fail "the in-VM part failed (status $rc)"
 pass "lvsd's schedulers agree with the kernel's ip_vs"
