@@ -138,6 +138,10 @@ class HttpProbe final : public Probe {
     // Every check is a fresh connection, as a client's would be.
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    // No DNS cache: targets are IP literals (CONNECT_TO), and libcurl scans
+    // its whole host cache to prune it on every transfer, which with one
+    // entry per realserver made each check cost O(realservers).
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h.follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(h.max_redirects));
