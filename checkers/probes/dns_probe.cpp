@@ -38,18 +38,9 @@ class DnsAttempt : public probe_io::ProbeAttempt {
     if (auto* e = std::get_if<dns_wire::WireError>(&encoded)) return post_fail(e->reason);
     request_ = std::move(std::get<std::vector<std::byte>>(encoded));
 
-    const udp::endpoint peer(target_.address, target_.port);
-    boost::system::error_code ec;
-    socket_.open(peer.protocol(), ec);
-    if (ec) return post_fail("socket: " + ec.message());
-    if (auto err = probe_io::prepare_socket(socket_.native_handle(), check_, target_.address);
-        !err.empty()) {
+    if (auto err = probe_io::open_connected_udp(socket_, check_, target_); !err.empty()) {
       return post_fail(err);
     }
-    // Connected: only the target's datagrams arrive, and an ICMP port
-    // unreachable surfaces as ECONNREFUSED.
-    socket_.connect(peer, ec);
-    if (ec) return post_fail("connect: " + ec.message());
     auto self = std::static_pointer_cast<DnsAttempt>(shared_from_this());
     socket_.async_send(asio::buffer(request_),
                        [self](const boost::system::error_code& ec, std::size_t) {

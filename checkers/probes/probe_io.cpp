@@ -114,4 +114,18 @@ void ProbeAttempt::on_timeout() {
   fail(timeout_reason(timeout_));
 }
 
+std::string open_connected_udp(boost::asio::ip::udp::socket& socket, const config::Check& check,
+                               const ProbeTarget& target) {
+  const boost::asio::ip::udp::endpoint peer(target.address, target.port);
+  boost::system::error_code ec;
+  socket.open(peer.protocol(), ec);
+  if (ec) return "socket: " + ec.message();
+  if (auto err = prepare_socket(socket.native_handle(), check, target.address); !err.empty()) {
+    return err;
+  }
+  socket.connect(peer, ec);
+  if (ec) return "connect: " + ec.message();
+  return {};
+}
+
 }  // namespace lvsd::checkers::probe_io

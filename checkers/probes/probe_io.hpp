@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "checkers/probe.hpp"
@@ -33,6 +34,12 @@ std::string timeout_reason(std::chrono::milliseconds d);
 // ("bind_interface eth9: No such device").
 std::string prepare_socket(int fd, const config::Check& check,
                            const boost::asio::ip::address& target);
+
+// Opens `socket` for the target, applies prepare_socket() and connects it, so
+// only the target's datagrams arrive and an ICMP port unreachable surfaces as
+// ECONNREFUSED. Returns "" or the failure reason ("socket: ...", "connect: ...").
+std::string open_connected_udp(boost::asio::ip::udp::socket& socket, const config::Check& check,
+                               const ProbeTarget& target);
 
 // The state of one attempt. Derived attempts add their sockets and close them
 // in close_io(); handlers check finished() first.

@@ -47,16 +47,9 @@ class UdpAttempt : public probe_io::ProbeAttempt {
         return post_fail("bad expect regex: " + std::string(e.what()));
       }
     }
-    const udp::endpoint peer(target_.address, target_.port);
-    boost::system::error_code ec;
-    socket_.open(peer.protocol(), ec);
-    if (ec) return post_fail("socket: " + ec.message());
-    if (auto err = probe_io::prepare_socket(socket_.native_handle(), check_, target_.address);
-        !err.empty()) {
+    if (auto err = probe_io::open_connected_udp(socket_, check_, target_); !err.empty()) {
       return post_fail(err);
     }
-    socket_.connect(peer, ec);
-    if (ec) return post_fail("connect: " + ec.message());
     auto self = std::static_pointer_cast<UdpAttempt>(shared_from_this());
     socket_.async_send(asio::buffer(check_.send),
                        [self](const boost::system::error_code& ec, std::size_t) {
