@@ -54,6 +54,8 @@
 #include <variant>
 #include <vector>
 
+#include "vrrp/advert_codec.hpp"  // kPriorityOwner, kPriorityResign
+
 namespace lvsd::vrrp {
 
 using Clock = std::chrono::steady_clock;
@@ -68,9 +70,6 @@ enum class TimerId { master_down, adver, resign_hold };
 std::string_view to_string(TimerId t);
 
 enum class InitialState { backup, master };
-
-inline constexpr std::uint8_t kPriorityOwner = 255;
-inline constexpr std::uint8_t kPriorityResign = 0;
 
 struct InstanceParams {
   std::uint8_t vrid = 1;        // 1..255

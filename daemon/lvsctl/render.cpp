@@ -242,19 +242,63 @@ std::string render_checks(const json& d) {
 
 std::string render_vrrp(const json& d) {
   std::string out;
-  if (d.value("source", "") == "config") {
-    out += "(VRRP not running: configured instances)\n";
-  }
-  Table t({"Instance", "Interface", "VRID", "Version", "State", "Priority", "Advert", "VIPs"});
+  const bool running = d.value("source", "") != "config";
+  if (!running) out += "(VRRP not running: configured instances)\n";
+  Table t({"Instance", "Interface", "VRID", "Version", "State", "Priority", "Advert", "Master",
+           "Sent", "Received", "Dropped", "VIPs"});
+  std::string details;
   for (const auto& i : d.value("instances", json::array())) {
     std::string vips;
     for (const auto& v : i.value("virtual_addresses", json::array())) {
       vips += (vips.empty() ? "" : ",") + str(v);
     }
-    t.add({get(i, "name"), get(i, "interface"), get(i, "vrid"), get(i, "version"), get(i, "state"),
-           get(i, "priority"), get(i, "advert_interval"), vips});
+    // Configured priority, and the effective one when trackers changed it.
+    std::string prio = get(i, "priority");
+    if (i.contains("effective_priority") && get(i, "effective_priority") != prio)
+      prio += " (effective " + get(i, "effective_priority") + ")";
+    std::string master = get(i, "master");
+    if (i.contains("master_priority") && !i["master_priority"].is_null())
+      master += " (" + get(i, "master_priority") + ")";
+    const json adverts = i.value("adverts", json::object());
+    t.add({get(i, "name"), get(i, "interface"), get(i, "vrid"), get(i, "version"),
+           running ? upper(get(i, "state")) : get(i, "state"), prio, get(i, "advert_interval"),
+           running ? master : "-", get(adverts, "sent"), get(adverts, "received"),
+           get(i, "dropped"), vips});
+    const std::string name = get(i, "name");
+    if (i.contains("fault_reason"))
+      details += fmt::format("  {}: fault: {}\n", name, get(i, "fault_reason"));
+    if (i.contains("last_transition") && i["last_transition"].is_object()) {
+      const auto& lt = i["last_transition"];
+      details += fmt::format("  {}: {} -> {} at {}: {}\n", name, upper(get(lt, "from")),
+                             upper(get(lt, "to")), get(lt, "time"), get(lt, "reason"));
+    }
+    std::string drops;
+    const json idrops = i.value("drops", json::object());
+    for (const auto& [reason, n] : idrops.items()) {
+      if (n.is_number() && n.get<std::uint64_t>() > 0)
+        drops += fmt::format(" {}={}", reason, n.get<std::uint64_t>());
+    }
+    if (!drops.empty()) details += fmt::format("  {}: dropped:{}\n", name, drops);
+    if (i.contains("unsupported")) {
+      std::string list;
+      for (const auto& u : i["unsupported"])
+        list += (list.empty() ? "" : ", ") + str(u);
+      details += fmt::format("  {}: not implemented, ignored: {}\n", name, list);
+    }
   }
   out += t.render();
+  for (const auto& c : d.value("channels", json::array())) {
+    std::string drops;
+    const json cdrops = c.value("drops", json::object());
+    for (const auto& [reason, n] : cdrops.items()) {
+      if (n.is_number() && n.get<std::uint64_t>() > 0)
+        drops += fmt::format(" {}={}", reason, n.get<std::uint64_t>());
+    }
+    if (!drops.empty())
+      details += fmt::format("  {}/{} (no instance): dropped:{}\n", get(c, "interface"),
+                             get(c, "family"), drops);
+  }
+  out += details;
   const auto groups = d.value("sync_groups", json::array());
   if (!groups.empty()) {
     Table g({"SyncGroup", "Instances", "State"});

@@ -169,3 +169,66 @@ TEST(RenderChecks, CheckersAndQuorum) {
 
 }  // namespace
 }  // namespace lvsd::ctl
+
+namespace lvsd::ctl {
+namespace {
+
+TEST(RenderVrrp, RuntimeInstancesWithCountersAndLastTransition) {
+  const json d = {
+      {"source", "vrrp"},
+      {"instances",
+       {{{"name", "VI_1"},
+         {"interface", "eth0"},
+         {"vrid", 51},
+         {"version", 3},
+         {"state", "master"},
+         {"priority", 200},
+         {"effective_priority", 190},
+         {"advert_interval", "1s"},
+         {"master", "192.0.2.11"},
+         {"master_priority", 190},
+         {"virtual_addresses", {"192.0.2.200/24 dev eth0"}},
+         {"adverts", {{"sent", 12}, {"received", 3}}},
+         {"dropped", 2},
+         {"drops", {{"bad_ttl", 2}, {"auth_mismatch", 0}}},
+         {"last_transition",
+          {{"from", "backup"},
+           {"to", "master"},
+           {"time", "2024-01-02T03:04:05.678Z"},
+           {"reason", "master down timer expired"}}}}}},
+      {"channels", {{{"interface", "eth0"}, {"family", "inet"}, {"drops", {{"unknown_vrid", 4}}}}}},
+      {"sync_groups", json::array()}};
+  const std::string out = render_vrrp(d);
+  EXPECT_EQ(out.find("(VRRP not running"), std::string::npos);
+  EXPECT_NE(out.find("MASTER"), std::string::npos) << out;
+  EXPECT_NE(out.find("200 (effective 190)"), std::string::npos) << out;
+  EXPECT_NE(out.find("192.0.2.11 (190)"), std::string::npos) << out;
+  EXPECT_NE(
+      out.find("VI_1: BACKUP -> MASTER at 2024-01-02T03:04:05.678Z: master down timer expired"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("VI_1: dropped: bad_ttl=2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("eth0/inet (no instance): dropped: unknown_vrid=4"), std::string::npos) << out;
+}
+
+TEST(RenderVrrp, ConfiguredInstancesWhenNotRunning) {
+  const json d = {{"source", "config"},
+                  {"instances",
+                   {{{"name", "VI_LAB"},
+                     {"interface", "eth0"},
+                     {"vrid", 51},
+                     {"version", 2},
+                     {"priority", 100},
+                     {"advert_interval", "1s"},
+                     {"state", "not running"},
+                     {"virtual_addresses", {"192.0.2.200/24"}}}}},
+                  {"sync_groups", json::array()}};
+  const std::string out = render_vrrp(d);
+  EXPECT_EQ(out.rfind("(VRRP not running: configured instances)\n", 0), 0u) << out;
+  EXPECT_NE(out.find("VI_LAB"), std::string::npos);
+  EXPECT_NE(out.find("not running"), std::string::npos);
+  EXPECT_NE(out.find("192.0.2.200/24"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lvsd::ctl

@@ -1,0 +1,108 @@
+#pragma once
+// The VRRP module: runs the configured VRRP instances on a vrrp::Driver that
+// lives on its own thread and io_context (the VRRP thread), so no amount of
+// work on the control thread can delay an advertisement.
+//
+//   - start/reconfigure convert the config into vrrp::InstanceConfig and post
+//     them to the VRRP thread; unchanged instances keep their state, changed
+//     ones keep it unless their VRID, version, interface or family changed.
+//     With no instance configured no thread, socket or netlink socket exists.
+//   - Every transition is logged once (by the driver, on the VRRP thread, so
+//     the log time is the transition's) and posted to the control thread,
+//     where it is published as a `vrrp` event on the EventBus, in order, and
+//     the instance's notify command for the new state runs asynchronously
+//     through the misc probe's runner (script user, no capabilities, 30 s
+//     timeout) with the instance name, the state (MASTER, BACKUP, FAULT, STOP)
+//     and the effective priority appended to its argv.
+//   - stop(): a master resigns (priority 0) and keeps its VIPs until the new
+//     master is heard or 2 x its advert interval (at most 3 s) passed; stop()
+//     waits for that (bounded) and joins the thread.
+//   - `vrrp` on the status socket: per instance the state, configured and
+//     effective priority, master, advert and drop counters, last transition;
+//     per channel the packets that matched no instance.
+// Not implemented (configured ones are logged at start and reload and listed
+// under "unsupported" in `vrrp`): trackers, sync groups, use_vmac.
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "checkers/clock.hpp"
+#include "checkers/probe.hpp"
+#include "daemon/core/event_bus.hpp"
+#include "daemon/core/module.hpp"
+#include "vrrp/address_manager.hpp"
+#include "vrrp/driver.hpp"
+#include "vrrp/transport.hpp"
+
+namespace lvsd::modules {
+
+class VrrpModule : public core::Module {
+ public:
+  // What the driver runs on, built on the VRRP io_context at first use. The
+  // real ones are raw sockets and netlink; tests pass fakes.
+  struct Backend {
+    std::function<std::unique_ptr<vrrp::Transport>(boost::asio::io_context&)> transport;
+    std::function<std::unique_ptr<vrrp::AddressManager>(boost::asio::io_context&)> addresses;
+  };
+  static Backend real_backend();
+  using NotifyFactory = std::function<std::unique_ptr<checkers::Probe>(
+      boost::asio::io_context&, const config::Check&, const checkers::ProbeTarget&)>;
+
+  VrrpModule(boost::asio::io_context& io, core::EventBus& events, Backend backend = real_backend(),
+             NotifyFactory notify = checkers::make_probe);
+  ~VrrpModule() override;
+
+  std::string_view name() const override { return "vrrp"; }
+  void start(const config::Config& cfg) override;
+  void reconfigure(const config::Config& cfg, const config::ConfigDiff& diff) override;
+  void stop() override;
+  void register_commands(core::StatusServer& server) override;
+  nlohmann::json snapshot() const override;
+
+  // The driver's state (empty before the first instance is configured).
+  vrrp::DriverStatus status() const;
+  // Notify commands started so far (for tests).
+  std::uint64_t notifies_started() const { return notifies_started_; }
+
+  // Config -> what the driver runs (pure; unit-tested).
+  static std::vector<vrrp::InstanceConfig> instances_from(const config::Config& cfg);
+  // Configured features this build does not implement, per instance name.
+  static std::map<std::string, std::vector<std::string>> unsupported(const config::Config& cfg);
+
+ private:
+  void apply(const config::Config& cfg);
+  void ensure_running();
+  void on_transition(const vrrp::TransitionEvent& ev);
+  void run_notify(const vrrp::TransitionEvent& ev);
+
+  boost::asio::io_context& io_;
+  core::EventBus& events_;
+  Backend backend_;
+  NotifyFactory notify_;
+  config::Config cfg_;
+  bool stopped_ = false;
+
+  // The VRRP thread and what lives on it.
+  boost::asio::io_context vrrp_io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<checkers::AsioClock> clock_;
+  std::unique_ptr<vrrp::Transport> transport_;
+  std::unique_ptr<vrrp::AddressManager> addresses_;
+  std::unique_ptr<vrrp::Driver> driver_;
+  std::thread thread_;
+
+  std::map<std::uint64_t, std::unique_ptr<checkers::Probe>> notifies_;
+  std::uint64_t next_notify_ = 0;
+  std::uint64_t notifies_started_ = 0;
+  std::uint64_t transitions_ = 0;
+};
+
+}  // namespace lvsd::modules

@@ -1,0 +1,390 @@
+// Drivers on the fake network: real encoded adverts through the real receive
+// path, fake kernels (addresses, interfaces), a manual clock. Takeover times
+// are asserted to the nanosecond of the RFC formulas (v3, 1 s interval):
+//   Master_Down_Interval(P) = 3 s + (256 - P)/256 s
+//   P=200: 3.21875 s   P=100: 3.609375 s   Skew_Time(100) = 0.609375 s
+#include "vrrp/driver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "vrrp/fake_address_manager.hpp"
+#include "vrrp/fake_transport.hpp"
+
+namespace lvsd::vrrp {
+namespace {
+
+using namespace std::chrono_literals;
+using boost::asio::ip::make_address;
+using boost::asio::ip::make_address_v4;
+using boost::asio::ip::make_address_v6;
+
+Duration mdi(int priority, int interval_cs = 100) {
+  return 3 * Duration(std::int64_t{interval_cs} * 10'000'000) +
+         Duration(std::int64_t{256 - priority} * interval_cs * 10'000'000 / 256);
+}
+
+InterfaceInfo eth0(int host) {
+  InterfaceInfo i;
+  i.name = "eth0";
+  i.index = 2;
+  i.mac = {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(host)};
+  i.up = i.running = true;
+  i.ipv4 = {make_address_v4("192.0.2." + std::to_string(host))};
+  i.ipv6_link_local = {make_address_v6("fe80::" + std::to_string(host))};
+  return i;
+}
+
+InstanceConfig instance(std::uint8_t priority, unsigned version = 3, Family family = Family::inet) {
+  InstanceConfig c;
+  c.name = "VI_1";
+  c.interface = "eth0";
+  c.family = family;
+  c.fsm.vrid = 51;
+  c.fsm.version = version;
+  c.fsm.priority = priority;
+  c.fsm.advert_interval = Centiseconds(100);
+  Vip v;
+  v.address = family == Family::inet ? make_address("192.0.2.200") : make_address("2001:db8::200");
+  v.prefix = family == Family::inet ? 24 : 64;
+  v.device = "eth0";
+  c.vips = {v};
+  c.garp.count = 2;
+  c.garp.repeat_delay = 0s;
+  return c;
+}
+
+struct Host {
+  std::string name;
+  FakeAddressManager kernel;
+  std::unique_ptr<Driver> driver;
+  std::vector<TransitionEvent> events;
+};
+
+class VrrpDriverTest : public ::testing::Test {
+ protected:
+  Host& add(int n) {
+    auto h = std::make_unique<Host>();
+    h->name = "dir" + std::to_string(n);
+    h->kernel.set_interface(eth0(n));
+    net.add_address(h->name, make_address("192.0.2." + std::to_string(n)));
+    Host* raw = h.get();
+    Driver::Hooks hooks;
+    hooks.on_transition = [raw](const TransitionEvent& e) { raw->events.push_back(e); };
+    h->driver =
+        std::make_unique<Driver>(io, clock, net.transport(h->name), h->kernel, std::move(hooks));
+    hosts.push_back(std::move(h));
+    return *raw;
+  }
+
+  // Runs the deliveries posted so far (restart(): an io_context that ran out
+  // of work is stopped until then).
+  void pump() {
+    io.restart();
+    io.poll();
+  }
+
+  // Runs timers and deliveries in time order up to now + d.
+  void run_for(Duration d) {
+    const TimePoint end = clock.now() + d;
+    pump();
+    for (int guard = 0; guard < 100000; ++guard) {
+      const auto next = clock.next_deadline();
+      if (!next || *next > end) break;
+      clock.advance_to(*next);
+      pump();
+    }
+    clock.advance_to(end);
+    pump();
+  }
+
+  // Time until `h` reaches `state`, stepping event by event (at most `limit`).
+  std::optional<Duration> time_to(Host& h, State state, Duration limit) {
+    const TimePoint start = clock.now();
+    pump();
+    for (int guard = 0; guard < 100000; ++guard) {
+      if (status(h).state == state) return clock.now() - start;
+      const auto next = clock.next_deadline();
+      if (!next || *next > start + limit) return std::nullopt;
+      clock.advance_to(*next);
+      pump();
+    }
+    return std::nullopt;
+  }
+
+  static InstanceStatus status(Host& h) {
+    const auto s = h.driver->status();
+    return s.instances.empty() ? InstanceStatus{} : s.instances.front();
+  }
+
+  boost::asio::io_context io;
+  checkers::ManualClock clock;
+  FakeNetwork net{io};
+  std::vector<std::unique_ptr<Host>> hosts;
+};
+
+TEST_F(VrrpDriverTest, ElectsTheHigherPriorityAtItsMasterDownInterval) {
+  Host& a = add(11);
+  Host& b = add(12);
+  a.driver->configure({instance(200)});
+  b.driver->configure({instance(100)});
+  EXPECT_EQ(status(a).state, State::backup);
+  EXPECT_TRUE(net.joined("dir11", Family::inet));
+  const auto t = time_to(a, State::master, 10s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, mdi(200));
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.200")));
+  // Announced before the first advert went out, count 2.
+  EXPECT_EQ(a.kernel.announcements().size(), 2u);
+  run_for(5s);
+  EXPECT_EQ(status(b).state, State::backup);
+  EXPECT_FALSE(b.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_EQ(status(b).master, make_address("192.0.2.11"));
+  EXPECT_EQ(status(b).master_priority, 200);
+  EXPECT_EQ(status(a).adverts_sent, 6u);  // at 3.21875 s and each second after
+  EXPECT_EQ(status(b).adverts_received, 6u);
+  EXPECT_EQ(status(b).drops.total(), 0u);
+  ASSERT_EQ(a.events.size(), 2u);
+  EXPECT_EQ(a.events[1].to, State::master);
+  EXPECT_EQ(a.events[1].priority, 200);
+  // The advert on the wire: v3, vrid 51, priority 200, 100 cs, the VIP.
+  const auto& sent = net.sent().front();
+  EXPECT_EQ(sent.source, make_address("192.0.2.11"));
+  EXPECT_EQ(sent.destination, make_address("224.0.0.18"));
+  ChecksumContext ctx{sent.source, sent.destination};
+  const auto adv = decode(sent.payload, ctx);
+  ASSERT_TRUE(adv);
+  EXPECT_EQ(adv->priority, 200);
+  EXPECT_EQ(adv->max_adver_int, 100);
+  EXPECT_EQ(adv->addresses, std::vector{make_address("192.0.2.200")});
+}
+
+TEST_F(VrrpDriverTest, BackupTakesOverWhenTheMasterFallsSilentAndThePreemptsBack) {
+  Host& a = add(11);
+  Host& b = add(12);
+  a.driver->configure({instance(200)});
+  b.driver->configure({instance(100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(500ms);  // between adverts: the last one left 0.5 s ago... now
+  // The master dies on the wire (its host keeps believing it is master).
+  net.set_link("dir11", false);
+  const auto t = time_to(b, State::master, 10s);
+  ASSERT_TRUE(t);
+  // MDI(100) after the last advert heard, which left 0.5 s before the cut.
+  EXPECT_EQ(*t, mdi(100) - 500ms);
+  EXPECT_TRUE(b.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_GT(status(a).send_errors, 0u);
+  // Back: A never stopped being master (it heard nothing while cut off); B
+  // hears A's higher priority at A's next advert and steps down.
+  net.set_link("dir11", true);
+  run_for(5s);
+  EXPECT_EQ(status(a).state, State::master);
+  EXPECT_EQ(status(b).state, State::backup);
+  EXPECT_FALSE(b.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.200")));
+}
+
+TEST_F(VrrpDriverTest, GracefulShutdownHandsOverAfterSkewTimeAndKeepsTheVipsUntilThen) {
+  Host& a = add(11);
+  Host& b = add(12);
+  a.driver->configure({instance(200)});
+  b.driver->configure({instance(100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(300ms);
+  bool done = false;
+  a.driver->shutdown([&] { done = true; });
+  EXPECT_EQ(status(a).priority_zero_sent, 1u);
+  // Still holding while the backup waits its Skew_Time.
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.200")));
+  const auto t = time_to(b, State::master, 3s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, Duration(std::int64_t{156} * 1'000'000'000 / 256));  // Skew_Time(100)
+  run_for(1ms);
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_TRUE(b.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_EQ(status(b).priority_zero_received, 1u);
+  EXPECT_EQ(net.open_channels("dir11"), 0u);
+}
+
+TEST_F(VrrpDriverTest, ShutdownAloneReleasesAfterTheResignHold) {
+  Host& a = add(11);
+  a.driver->configure({instance(200)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  bool done = false;
+  a.driver->shutdown([&] { done = true; });
+  run_for(1999ms);
+  EXPECT_FALSE(done);
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.200")));
+  run_for(2ms);
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
+}
+
+TEST_F(VrrpDriverTest, InterfaceDownIsAFaultAndItsReturnPreemptsBack) {
+  Host& a = add(11);
+  Host& b = add(12);
+  a.driver->configure({instance(200)});
+  b.driver->configure({instance(100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  auto down = eth0(11);
+  down.up = false;
+  a.kernel.set_interface(down);
+  EXPECT_EQ(status(a).state, State::fault);
+  EXPECT_EQ(status(a).fault_reason, "interface eth0 is down");
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
+  // It resigned on the way out (priority 0): the backup takes over at Skew_Time.
+  const auto t = time_to(b, State::master, 3s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, Duration(std::int64_t{156} * 1'000'000'000 / 256));
+  a.kernel.set_interface(eth0(11));
+  EXPECT_EQ(status(a).state, State::backup);
+  const auto back = time_to(a, State::master, 10s);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, mdi(200));
+  run_for(10ms);
+  EXPECT_EQ(status(b).state, State::backup);
+}
+
+TEST_F(VrrpDriverTest, MissingInterfaceIsReportedAndStartsWhenItAppears) {
+  Host& a = add(11);
+  a.kernel.remove_interface("eth0");
+  a.driver->configure({instance(200)});
+  EXPECT_FALSE(status(a).running);
+  EXPECT_EQ(status(a).state, State::fault);
+  EXPECT_EQ(status(a).fault_reason, "interface eth0 not found");
+  a.kernel.set_interface(eth0(11));
+  EXPECT_TRUE(status(a).running);
+  EXPECT_EQ(status(a).state, State::backup);
+  EXPECT_EQ(status(a).source, make_address("192.0.2.11"));
+}
+
+TEST_F(VrrpDriverTest, SourceNeverOneOfOurVips) {
+  Host& a = add(11);
+  auto info = eth0(11);
+  info.ipv4 = {make_address_v4("192.0.2.200"), make_address_v4("192.0.2.11")};
+  a.kernel.set_interface(info);
+  a.driver->configure({instance(200)});
+  EXPECT_EQ(status(a).source, make_address("192.0.2.11"));
+}
+
+TEST_F(VrrpDriverTest, TtlNot255IsCountedAndIgnored) {
+  Host& a = add(11);
+  Host& b = add(12);
+  net.set_ttl(64);
+  a.driver->configure({instance(200)});
+  b.driver->configure({instance(100)});
+  run_for(6s);
+  // Both deaf to each other: both master (split brain), every advert counted.
+  EXPECT_EQ(status(a).state, State::master);
+  EXPECT_EQ(status(b).state, State::master);
+  EXPECT_GT(status(a).drops[RxDrop::bad_ttl], 0u);
+  EXPECT_GT(status(b).drops[RxDrop::bad_ttl], 0u);
+  EXPECT_EQ(status(b).adverts_received, 0u);
+  // Healed: the lower one steps down at the next advert it accepts.
+  net.set_ttl(255);
+  run_for(1100ms);
+  EXPECT_EQ(status(a).state, State::master);
+  EXPECT_EQ(status(b).state, State::backup);
+}
+
+TEST_F(VrrpDriverTest, V2PasswordMismatchAndUnknownVrid) {
+  Host& a = add(11);
+  Host& b = add(12);
+  auto ca = instance(200, 2);
+  ca.auth_type = AuthType::simple_text;
+  ca.password = "secret";
+  auto cb = ca;
+  cb.fsm.priority = 100;
+  cb.password = "Secret";
+  a.driver->configure({ca});
+  b.driver->configure({cb});
+  run_for(5s);
+  EXPECT_GT(status(b).drops[RxDrop::auth_mismatch], 0u);
+  EXPECT_EQ(status(b).state, State::master);
+  // Same password: B accepts and steps down.
+  cb.password = "secret";
+  b.driver->configure({cb});
+  run_for(1100ms);
+  EXPECT_EQ(status(b).state, State::backup);
+  EXPECT_GE(status(b).adverts_received, 1u);
+  // Another VRID on the same segment: counted on the channel.
+  auto other = instance(100);
+  other.fsm.vrid = 52;
+  b.driver->configure({other});
+  run_for(2s);
+  const auto st = b.driver->status();
+  ASSERT_EQ(st.channels.size(), 1u);
+  EXPECT_GT(st.channels[0].drops[RxDrop::unknown_vrid], 0u);
+}
+
+TEST_F(VrrpDriverTest, UnicastPeersInsteadOfMulticast) {
+  Host& a = add(11);
+  Host& b = add(12);
+  auto ca = instance(200);
+  ca.unicast_peers = {make_address("192.0.2.12")};
+  auto cb = instance(100);
+  cb.unicast_peers = {make_address("192.0.2.11")};
+  a.driver->configure({ca});
+  b.driver->configure({cb});
+  EXPECT_FALSE(net.joined("dir11", Family::inet));
+  run_for(5s);
+  EXPECT_EQ(status(a).state, State::master);
+  EXPECT_EQ(status(b).state, State::backup);
+  EXPECT_TRUE(status(b).unicast);
+  for (const auto& s : net.sent())
+    EXPECT_EQ(s.destination, make_address(s.host == "dir11" ? "192.0.2.12" : "192.0.2.11"));
+}
+
+TEST_F(VrrpDriverTest, Ipv6V3OverLinkLocal) {
+  Host& a = add(11);
+  Host& b = add(12);
+  a.driver->configure({instance(200, 3, Family::inet6)});
+  b.driver->configure({instance(100, 3, Family::inet6)});
+  run_for(5s);
+  EXPECT_EQ(status(a).state, State::master);
+  EXPECT_EQ(status(b).state, State::backup);
+  EXPECT_EQ(status(b).master, make_address("fe80::11"));
+  EXPECT_TRUE(a.kernel.has_address(make_address("2001:db8::200")));
+  EXPECT_EQ(net.sent().front().destination, make_address("ff02::12"));
+}
+
+TEST_F(VrrpDriverTest, ReloadKeepsStateAndRemovalReleases) {
+  Host& a = add(11);
+  a.driver->configure({instance(200)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  const auto became = status(a).became_master;
+  auto changed = instance(250);
+  Vip extra = changed.vips[0];
+  extra.address = make_address("192.0.2.201");
+  changed.vips.push_back(extra);
+  a.driver->configure({changed});
+  EXPECT_EQ(status(a).state, State::master);
+  EXPECT_EQ(status(a).became_master, became);
+  EXPECT_EQ(status(a).effective_priority, 250);
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.201")));
+  a.driver->configure({});
+  EXPECT_TRUE(a.driver->status().instances.empty());
+  EXPECT_TRUE(a.kernel.addresses().empty());
+  EXPECT_EQ(net.open_channels("dir11"), 0u);
+}
+
+TEST_F(VrrpDriverTest, StaleVipsOfAKilledPredecessorAreClearedAtStart) {
+  Host& a = add(11);
+  Vip stale = instance(200).vips[0];
+  a.kernel.preset_address(stale, /*marked=*/true);
+  Vip mine = stale;
+  mine.address = make_address("192.0.2.99");
+  a.kernel.preset_address(mine, /*marked=*/false);
+  a.driver->configure({instance(200)});
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.99")));
+}
+
+}  // namespace
+}  // namespace lvsd::vrrp

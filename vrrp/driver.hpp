@@ -1,0 +1,196 @@
+// Driver: runs VRRP instances. It turns each InstanceFsm's actions into
+// socket writes (Transport), timers (an injected checkers::Clock: Asio steady
+// timers in the daemon, a ManualClock in tests), virtual addresses, routes and
+// announcements (AddressManager), and feeds it received adverts that passed
+// the receive path (receive_path.hpp) and interface changes.
+//
+// Threading: every member function except status() must be called on the
+// thread that runs the io_context given to the constructor — in the daemon
+// the VRRP thread, which runs nothing else, so a burst of work on the control
+// thread never delays an advert. status() returns a copy of the state
+// published under a mutex after each event, for any thread. Hooks are called
+// on the driver's thread; the daemon posts them on to the control thread.
+//
+// Per instance:
+//   - the interface decides whether the instance can run: missing, down
+//     (not IFF_UP or not IFF_RUNNING), without an address of the family, or a
+//     channel that cannot be opened puts the FSM in Fault with that reason
+//     (leaving Master the RFC way: priority 0, VIPs removed), and the fault
+//     clears when the interface comes back (netlink events);
+//   - the advert's source is unicast_source, else the interface's primary
+//     IPv4 address / first IPv6 link-local address (RFC 5798 §5.1.2.1), never
+//     one of the instance's own VIPs;
+//   - adverts go to 224.0.0.18 / ff02::12 (joined on the interface), or to
+//     each unicast peer;
+//   - on becoming master the VIPs are added and announced before the first
+//     advert goes out: the old master drops the VIPs when it hears that
+//     advert, and by then the LAN has been told where they went.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "checkers/clock.hpp"
+#include "vrrp/address_manager.hpp"
+#include "vrrp/garp_schedule.hpp"
+#include "vrrp/instance_fsm.hpp"
+#include "vrrp/receive_path.hpp"
+#include "vrrp/transport.hpp"
+#include "vrrp/vip_set.hpp"
+
+namespace lvsd::vrrp {
+
+// One instance as the driver runs it (built from config::VrrpInstance).
+struct InstanceConfig {
+  std::string name;
+  std::string interface;
+  Family family = Family::inet;
+  // The FSM's parameters; primary_address is ignored (the driver resolves it).
+  InstanceParams fsm;
+  std::vector<Vip> vips;
+  std::vector<VirtualRoute> routes;
+  std::optional<boost::asio::ip::address> unicast_source;
+  std::vector<boost::asio::ip::address> unicast_peers;  // empty: multicast
+  AuthType auth_type = AuthType::none;                  // v2
+  std::string password;                                 // v2, simple text
+  bool v3_checksum_pseudo_header = true;
+  GarpConfig garp;
+  bool operator==(const InstanceConfig&) const = default;
+};
+
+struct TransitionRecord {
+  State from{};
+  State to{};
+  std::string reason;
+  std::chrono::system_clock::time_point at{};
+};
+
+struct InstanceStatus {
+  std::string name;
+  std::string interface;
+  Family family = Family::inet;
+  std::uint8_t vrid = 0;
+  unsigned version = 0;
+  State state = State::initialize;
+  bool running = false;                 // an FSM exists (the interface had an address once)
+  std::string fault_reason;             // when in Fault (or not running): why
+  std::uint8_t priority = 0;            // configured
+  std::uint8_t effective_priority = 0;  // what the adverts carry
+  Centiseconds advert_interval{0};
+  Centiseconds master_adver_interval{0};
+  std::optional<boost::asio::ip::address> source;  // our advert source
+  std::optional<boost::asio::ip::address> master;  // the current master (us when master)
+  std::optional<std::uint8_t> master_priority;
+  bool unicast = false;
+  bool holds_vips = false;
+  std::vector<std::string> vips;  // Vip::str()
+  std::uint64_t adverts_sent = 0;
+  std::uint64_t adverts_received = 0;  // accepted
+  std::uint64_t priority_zero_sent = 0;
+  std::uint64_t priority_zero_received = 0;
+  std::uint64_t send_errors = 0;
+  std::uint64_t became_master = 0;
+  std::uint64_t address_list_mismatches = 0;
+  std::uint64_t announcements_sent = 0;  // gratuitous ARP / NA packets
+  DropCounters drops;
+  std::optional<TransitionRecord> last_transition;
+};
+
+// Packets of a channel that matched no instance.
+struct ChannelStatus {
+  std::string interface;
+  Family family = Family::inet;
+  bool joined = false;
+  std::uint64_t received = 0;  // every datagram read from the socket
+  DropCounters drops;          // dropped before an instance was known
+};
+
+struct DriverStatus {
+  std::vector<InstanceStatus> instances;  // in configuration order
+  std::vector<ChannelStatus> channels;
+};
+
+struct TransitionEvent {
+  std::string instance;
+  std::string interface;
+  std::uint8_t vrid = 0;
+  State from{};
+  State to{};
+  std::string reason;
+  std::uint8_t priority = 0;  // effective, when it happened
+  std::chrono::system_clock::time_point at{};
+};
+
+class Driver {
+ public:
+  struct Hooks {
+    std::function<void(const TransitionEvent&)> on_transition;
+  };
+
+  Driver(boost::asio::io_context& io, checkers::Clock& clock, Transport& transport,
+         AddressManager& addresses, Hooks hooks = {});
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // Adds, changes and removes instances (matched by name). An unchanged
+  // instance keeps everything; a changed one keeps its state unless its VRID,
+  // version, interface or family changed (then it restarts); a removed one
+  // resigns (priority 0 when master) and drops its VIPs at once.
+  void configure(std::vector<InstanceConfig> instances);
+
+  // Graceful stop: every master sends priority 0 and keeps its VIPs until a
+  // new master is heard or the resign hold (2 x advert interval) ends; then
+  // the VIPs go, the channels close and `done` is called (on this thread).
+  void shutdown(std::function<void()> done);
+  bool stopped() const { return stopped_; }
+
+  // Thread-safe copy of the state after the last event.
+  DriverStatus status() const;
+
+ private:
+  struct Instance;
+  struct ChannelEntry;
+  using ChannelKey = std::pair<std::string, Family>;
+
+  void start_instance(Instance& i);
+  void stop_instance(Instance& i, bool resign_hold);
+  void evaluate(Instance& i);
+  void evaluate_all();
+  void execute(Instance& i, const Actions& actions);
+  void send_advert(Instance& i, const SendAdvert& a);
+  void on_timer(Instance& i, TimerId id);
+  void on_datagram(ChannelEntry& c, const RawDatagram& d);
+  void on_garp(Instance& i);
+  void arm_garp(Instance& i);
+  void log_report(const Instance& i, const char* what, const VipSet::Report& r);
+  ChannelEntry* attach(Instance& i, std::string& error);
+  void detach(Instance& i);
+  void rebuild_rx(Instance& i);
+  void check_shutdown_done();
+  void publish();
+
+  boost::asio::io_context& io_;
+  checkers::Clock& clock_;
+  Transport& transport_;
+  AddressManager& addresses_;
+  Hooks hooks_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::map<ChannelKey, std::unique_ptr<ChannelEntry>> channels_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  std::function<void()> on_stopped_;
+  mutable std::mutex status_mutex_;
+  DriverStatus status_;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace lvsd::vrrp
