@@ -139,6 +139,11 @@ class Backend {
 
   // One operation of a PlanDelta; {} on success. Errors above.
   virtual std::error_code apply(const PlanOp& op) = 0;
+  // Called after a batch of apply() calls (a reconciliation): a backend that
+  // stages changes makes them effective here (the userspace engine publishes
+  // one snapshot and updates its steering rules once). ip_vs applies each op
+  // at once, so by default there is nothing to do.
+  virtual std::error_code commit() { return {}; }
   // The whole table with its counters.
   virtual Result<ReadBack> read_back() = 0;
 
@@ -148,6 +153,10 @@ class Backend {
   virtual std::error_code start_sync_daemon(const SyncDaemonConfig& c) = 0;
   virtual std::error_code stop_sync_daemon(SyncState state) = 0;
   virtual Result<std::vector<SyncDaemonConfig>> sync_daemons() = 0;
+
+  // Counters of the backend's own machinery (the userspace engine's drops
+  // and queues), by name; empty when the backend has none (ip_vs).
+  virtual std::map<std::string, uint64_t> engine_counters() const { return {}; }
 };
 
 struct OpFailure {

@@ -1,11 +1,33 @@
 #include "daemon/modules/backend_factory.hpp"
 
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
 #include "forwarding/ipvs/backend.hpp"
+#include "forwarding/userspace/backend.hpp"
 
 namespace lvsd::modules {
 
+namespace us = forwarding::userspace;
+
+us::UserspaceOptions userspace_options(const config::Config& cfg) {
+  const auto& u = cfg.forwarding.userspace;
+  us::UserspaceOptions o;
+  o.dataplane.queue_first = u.queue_base;
+  unsigned queues = u.queues;
+  if (queues == 0) queues = std::max(1u, std::min(64u, std::thread::hardware_concurrency()));
+  o.dataplane.queue_count = static_cast<uint16_t>(queues);
+  o.dataplane.queue_maxlen = u.queue_maxlen;
+  o.dataplane.fail_open = u.fail_open;
+  o.limits.max_connections = u.max_connections;
+  o.limits.syn_recv_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(u.syn_recv_timeout);
+  return o;
+}
+
 BackendFactory default_backend_factory() {
-  return [](config::ForwardingBackend kind)
+  return [](config::ForwardingBackend kind, const config::Config& cfg)
              -> std::variant<std::unique_ptr<forwarding::Backend>, BackendOpenError> {
     switch (kind) {
       case config::ForwardingBackend::ipvs: {
@@ -13,8 +35,14 @@ BackendFactory default_backend_factory() {
         if (!opened) return BackendOpenError{opened.error().message};
         return std::unique_ptr<forwarding::Backend>(std::move(*opened));
       }
-      case config::ForwardingBackend::userspace:
-        return BackendOpenError{"the userspace engine is not part of this build yet"};
+      case config::ForwardingBackend::userspace: {
+        if (cfg.forwarding.userspace.steering == config::Steering::nftables)
+          spdlog::warn("event=userspace_steering_nftables_not_implemented using=iptables");
+        std::string error;
+        auto b = us::UserspaceBackend::open(userspace_options(cfg), error);
+        if (!b) return BackendOpenError{error};
+        return std::unique_ptr<forwarding::Backend>(std::move(b));
+      }
       case config::ForwardingBackend::automatic:
         break;
     }

@@ -52,7 +52,7 @@ ForwardingModule::~ForwardingModule() = default;
 void ForwardingModule::open_backend(const config::Config& cfg) {
   const auto requested = cfg.forwarding.backend;
   auto try_open = [&](config::ForwardingBackend kind) -> std::optional<std::string> {
-    auto r = factory_(kind);
+    auto r = factory_(kind, cfg);
     if (auto* b = std::get_if<std::unique_ptr<fwd::Backend>>(&r)) {
       backend_ = std::move(*b);
       return std::nullopt;
@@ -133,6 +133,7 @@ void ForwardingModule::stop() {
                     kv_quote(ec.message()));
     }
   }
+  if (auto ec = backend_->commit()) ++failed;
   spdlog::info("event=forwarding_stop action=flush services={} failed={}", current.services.size(),
                failed);
 }
@@ -226,6 +227,13 @@ void ForwardingModule::reconcile(std::string_view why) {
       ++counters_.ops_applied;
       spdlog::info("event=forwarding_op reason={} {} result=ok", why, fwd::to_string(op));
     }
+  }
+  if (auto ec = backend_->commit()) {
+    ++failed;
+    ++counters_.ops_failed;
+    last_error_ = fmt::format("commit: {}", ec.message());
+    spdlog::error("event=forwarding_commit reason={} result=error error={}", why,
+                  kv_quote(ec.message()));
   }
   if (!drift.empty() && failed == 0) counters_.drift_repairs += drift.size();
 
@@ -389,6 +397,10 @@ json ForwardingModule::snapshot() const {
         {"readback_errors", counters_.readback_errors}}},
   };
   if (info_) j["info"] = {{"version", info_->version}, {"conn_table_size", info_->conn_table_size}};
+  if (backend_) {
+    auto engine = backend_->engine_counters();
+    if (!engine.empty()) j["engine"] = engine;
+  }
   return j;
 }
 

@@ -39,7 +39,7 @@ struct BackendOpenError {
 };
 using BackendFactory =
     std::function<std::variant<std::unique_ptr<forwarding::Backend>, BackendOpenError>(
-        config::ForwardingBackend kind)>;
+        config::ForwardingBackend kind, const config::Config& cfg)>;
 
 struct ForwardingCounters {
   std::uint64_t reconciles = 0;       // read-back + compare rounds

@@ -78,7 +78,7 @@ class CheckerModuleTest : public ::testing::Test {
   void start(const config::Config& cfg) {
     forwarding_ = std::make_unique<ForwardingModule>(
         io_, events_,
-        [this](config::ForwardingBackend)
+        [this](config::ForwardingBackend, const config::Config&)
             -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
           auto b = std::make_unique<fwd::FakeBackend>();
           fake_ = b.get();

@@ -59,7 +59,7 @@ class ForwardingModuleTest : public ::testing::Test {
  protected:
   // The factory hands out `fake_` (kept alive by the module) for ipvs.
   BackendFactory factory(bool ipvs_ok = true, bool userspace_ok = false) {
-    return [this, ipvs_ok, userspace_ok](config::ForwardingBackend kind)
+    return [this, ipvs_ok, userspace_ok](config::ForwardingBackend kind, const config::Config&)
                -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
       const bool ok = kind == config::ForwardingBackend::ipvs ? ipvs_ok : userspace_ok;
       if (!ok) return BackendOpenError{std::string(config::to_string(kind)) + " unavailable"};

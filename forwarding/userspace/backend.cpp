@@ -1,0 +1,351 @@
+#include "forwarding/userspace/backend.hpp"
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "forwarding/schedulers/scheduler.hpp"
+
+namespace lvsd::forwarding::userspace {
+namespace {
+
+bool write_sysctl(const char* path, const char* value) {
+  std::ofstream f(path);
+  if (!f) return false;
+  f << value;
+  return static_cast<bool>(f);
+}
+
+std::string read_sysctl(const char* path) {
+  std::ifstream f(path);
+  std::string v;
+  f >> v;
+  return v;
+}
+
+std::vector<SteeringTarget> targets_of(const ForwardingPlan& plan) {
+  std::vector<SteeringTarget> out;
+  for (const auto& [key, entry] : plan.services) {
+    SteeringTarget t{key, {}};
+    for (const auto& [dk, d] : entry.dests)
+      if (d.method == Method::nat) t.nat_dests.push_back(dk);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool same_targets(const std::vector<SteeringTarget>& a, const std::vector<SteeringTarget>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!(a[i].service == b[i].service) || a[i].nat_dests != b[i].nat_dests) return false;
+  return true;
+}
+
+// Value checks of the userspace engine, on top of apply_op's structural ones
+// (same errnos as ip_vs where ip_vs has the check).
+std::error_code check_op(const PlanOp& op) {
+  auto check_service = [](const VirtualService& s) -> std::error_code {
+    if (!schedulers::make_scheduler(s.scheduler))
+      return std::make_error_code(std::errc::no_such_file_or_directory);
+    if (!s.pe_name.empty()) return std::make_error_code(std::errc::no_such_file_or_directory);
+    if (s.key.protocol == Protocol::sctp && !s.key.is_fwmark())
+      return std::make_error_code(std::errc::not_supported);
+    return {};
+  };
+  auto check_dest = [](const ServiceKey& svc, const RealServer& d) -> std::error_code {
+    if (d.weight > 0x7fffffffu) return std::make_error_code(std::errc::result_out_of_range);
+    if (d.lower_threshold > d.upper_threshold && d.upper_threshold != 0)
+      return std::make_error_code(std::errc::result_out_of_range);
+    if (d.method != Method::tun && d.family() != svc.family)
+      return std::make_error_code(std::errc::invalid_argument);
+    if (d.method == Method::tun && d.tunnel.type != TunnelType::ipip)
+      return std::make_error_code(std::errc::not_supported);
+    if (d.method == Method::tun && d.family() != svc.family && !svc.is_fwmark())
+      return std::make_error_code(std::errc::not_supported);
+    return {};
+  };
+  if (auto* a = std::get_if<AddService>(&op)) return check_service(a->service);
+  if (auto* e = std::get_if<EditService>(&op)) return check_service(e->service);
+  if (auto* a = std::get_if<AddDest>(&op)) return check_dest(a->service, a->dest);
+  if (auto* e = std::get_if<EditDest>(&op)) return check_dest(e->service, e->dest);
+  return {};
+}
+
+}  // namespace
+
+UserspaceBackend::UserspaceBackend(const UserspaceOptions& options)
+    : options_(options), steering_(options.iptables, options.ip6tables) {}
+
+std::unique_ptr<UserspaceBackend> UserspaceBackend::open(const UserspaceOptions& options,
+                                                         std::string& error) {
+  std::unique_ptr<UserspaceBackend> b(new UserspaceBackend(options));
+  // Leftovers of a run that did not stop cleanly.
+  std::string detail;
+  if (auto ec = b->steering_.remove(detail)) {
+    error = fmt::format("removing old steering rules: {}", detail);
+    return nullptr;
+  }
+  b->engine_ = std::make_unique<Engine>(options.limits, b->slot_);
+  b->slot_.publish(std::make_shared<Snapshot>());
+  b->dataplane_ = std::make_unique<Dataplane>(options.dataplane, *b->engine_);
+  if (auto ec = b->dataplane_->start(detail)) {
+    error = detail;
+    return nullptr;
+  }
+  if (options.manage_forwarding_sysctl) {
+    // NAT and TUN replies are forwarded by the kernel after the engine
+    // rewrote them: the director must route (as for any LVS-NAT director).
+    for (const char* p :
+         {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"}) {
+      if (read_sysctl(p) != "1") {
+        if (write_sysctl(p, "1"))
+          spdlog::warn("event=userspace_sysctl path={} value=1 reason=\"NAT forwarding\"", p);
+        else
+          spdlog::warn("event=userspace_sysctl_failed path={} hint=\"set it to 1 for NAT\"", p);
+      }
+    }
+  }
+  b->resolver_ = std::thread([raw = b.get()] { raw->resolver_loop(); });
+  return b;
+}
+
+UserspaceBackend::~UserspaceBackend() {
+  {
+    std::lock_guard lock(mu_);
+    resolver_stop_ = true;
+  }
+  resolver_cv_.notify_all();
+  if (resolver_.joinable()) resolver_.join();
+  // Rules first: with the queue gone and rules left, --queue-bypass would
+  // still let packets through, but there is no reason to keep them.
+  std::string detail;
+  if (auto ec = steering_.remove(detail))
+    spdlog::error("event=userspace_steering_remove_failed detail={}", detail);
+  if (dataplane_) dataplane_->stop();
+}
+
+Result<BackendInfo> UserspaceBackend::info() {
+  BackendInfo i;
+  i.version = "lvsd-userspace";
+  i.conn_table_size = options_.limits.max_connections;
+  return i;
+}
+
+std::error_code UserspaceBackend::apply(const PlanOp& op) {
+  if (auto ec = check_op(op)) return ec;
+  std::lock_guard lock(mu_);
+  if (auto ec = apply_op(plan_, op)) return ec;
+  dirty_ = true;
+  return {};
+}
+
+void UserspaceBackend::publish_locked() {
+  auto s = std::make_shared<Snapshot>();
+  s->version = ++published_;
+  s->plan = plan_;
+  s->timeouts = timeouts_;
+  s->l2 = l2_;
+  slot_.publish(std::move(s));
+}
+
+std::error_code UserspaceBackend::commit() {
+  std::vector<SteeringTarget> targets;
+  {
+    std::lock_guard lock(mu_);
+    if (!dirty_ && steering_installed_) return {};
+    // L2 facts for new DR/TUN destinations before their first packet.
+    for (const auto& [k, e] : plan_.services)
+      for (const auto& [dk, d] : e.dests)
+        if (!l2_.count(d.address)) l2_[d.address] = L2Info{};
+    dirty_ = false;
+    kick_ = true;
+    publish_locked();
+    targets = targets_of(plan_);
+  }
+  resolver_cv_.notify_all();
+  if (steering_installed_ && same_targets(targets, installed_targets_)) return {};
+  std::string detail;
+  SteeringQueues q{options_.dataplane.queue_first, options_.dataplane.queue_count};
+  if (auto ec = steering_.install(targets, q, detail)) {
+    steering_error_ = detail;
+    spdlog::error("event=userspace_steering_failed detail={}", detail);
+    std::lock_guard lock(mu_);
+    dirty_ = true;  // retried at the next reconciliation
+    return ec;
+  }
+  steering_error_.clear();
+  installed_targets_ = std::move(targets);
+  steering_installed_ = true;
+  return {};
+}
+
+void UserspaceBackend::resolver_loop() {
+  L2Resolver resolver;
+  std::unique_lock lock(mu_);
+  while (!resolver_stop_) {
+    // Which addresses need what (DR: the MAC; TUN: route, MTU, source).
+    std::map<Address, bool> wanted;
+    for (const auto& [k, e] : plan_.services)
+      for (const auto& [dk, d] : e.dests)
+        wanted[d.address] = wanted[d.address] || d.method == Method::dr;
+    lock.unlock();
+    std::map<Address, L2Info> fresh;
+    for (const auto& [addr, want_mac] : wanted)
+      fresh[addr] = resolver.resolve(addr, want_mac);
+    lock.lock();
+    bool all_ok = true;
+    for (const auto& [addr, info] : fresh) {
+      bool ok = info.route_ok && (!wanted[addr] || info.mac_ok);
+      all_ok = all_ok && ok;
+      auto it = l2_.find(addr);
+      if (it != l2_.end() && it->second == info) continue;
+      if (!ok)
+        spdlog::warn("event=userspace_l2 address={} ok=false detail={:?}", addr.to_string(),
+                     info.error);
+      else
+        spdlog::info("event=userspace_l2 address={} dev={} mac={} mtu={} source={}",
+                     addr.to_string(), info.ifname, format_mac(info.mac), info.mtu,
+                     info.source.to_string());
+    }
+    // NAT replies come back rewritten to the VIP's (local) source address on
+    // the interface toward the realservers: without accept_local the kernel
+    // drops them as martians (fib_validate_source).
+    if (options_.manage_forwarding_sysctl) {
+      for (const auto& [addr, info] : fresh) {
+        if (!addr.is_v4() || info.ifname.empty() || accept_local_.count(info.ifname)) continue;
+        const std::string path = "/proc/sys/net/ipv4/conf/" + info.ifname + "/accept_local";
+        if (read_sysctl(path.c_str()) != "1" && write_sysctl(path.c_str(), "1"))
+          spdlog::warn("event=userspace_sysctl path={} value=1 reason=\"NAT replies\"", path);
+        accept_local_.insert(info.ifname);
+      }
+    }
+    if (fresh != l2_) {
+      l2_ = std::move(fresh);
+      publish_locked();
+    }
+    // Unresolved neighbours are asked for again soon; resolved ones are
+    // refreshed (a realserver's MAC may change) every few seconds.
+    resolver_cv_.wait_for(lock,
+                          all_ok ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(200),
+                          [&] { return resolver_stop_ || kick_; });
+    kick_ = false;
+  }
+}
+
+Result<ReadBack> UserspaceBackend::read_back() {
+  ReadBack rb;
+  {
+    std::lock_guard lock(mu_);
+    rb.plan = plan_;
+  }
+  auto index = engine_->stats_index();
+  const auto now = std::chrono::steady_clock::now();
+  auto rate = [&](RateSample& prev, const Stats& cur) {
+    double secs = std::chrono::duration<double>(now - prev.at).count();
+    if (prev.at.time_since_epoch().count() != 0 && secs >= 1.0) {
+      auto r = [&](uint64_t a, uint64_t b) {
+        return b >= a ? static_cast<uint64_t>(static_cast<double>(b - a) / secs) : 0;
+      };
+      prev.rates.cps = r(prev.stats.conns, cur.conns);
+      prev.rates.inpps = r(prev.stats.inpkts, cur.inpkts);
+      prev.rates.outpps = r(prev.stats.outpkts, cur.outpkts);
+      prev.rates.inbps = r(prev.stats.inbytes, cur.inbytes);
+      prev.rates.outbps = r(prev.stats.outbytes, cur.outbytes);
+      prev.at = now;
+      prev.stats = cur;
+    } else if (prev.at.time_since_epoch().count() == 0) {
+      prev.at = now;
+      prev.stats = cur;
+    }
+    Stats out = cur;
+    out.cps = prev.rates.cps;
+    out.inpps = prev.rates.inpps;
+    out.outpps = prev.rates.outpps;
+    out.inbps = prev.rates.inbps;
+    out.outbps = prev.rates.outbps;
+    return out;
+  };
+  for (const auto& [key, entry] : rb.plan.services) {
+    ServiceStatus st;
+    const StatsIndex::Service* si = nullptr;
+    if (index) {
+      auto it = index->services.find(key);
+      if (it != index->services.end()) si = &it->second;
+    }
+    if (si && si->counters) st.stats = rate(service_rates_[key], si->counters->stats());
+    for (const auto& [dk, d] : entry.dests) {
+      DestStatus ds;
+      if (si) {
+        auto dit = si->dests.find(dk);
+        if (dit != si->dests.end() && dit->second) {
+          ds.stats = rate(rates_[{key, dk}], dit->second->stats());
+          ds.active_conns = dit->second->active.load(std::memory_order_relaxed);
+          ds.inactive_conns = dit->second->inactive.load(std::memory_order_relaxed);
+          ds.persistent_conns = dit->second->persistent.load(std::memory_order_relaxed);
+        }
+      }
+      st.dests[dk] = ds;
+    }
+    rb.status[key] = std::move(st);
+  }
+  return rb;
+}
+
+std::error_code UserspaceBackend::set_timeouts(const Timeouts& t) {
+  std::lock_guard lock(mu_);
+  if (t.tcp) timeouts_.tcp = t.tcp;
+  if (t.tcp_fin) timeouts_.tcp_fin = t.tcp_fin;
+  if (t.udp) timeouts_.udp = t.udp;
+  publish_locked();
+  return {};
+}
+
+Result<Timeouts> UserspaceBackend::get_timeouts() {
+  std::lock_guard lock(mu_);
+  return timeouts_;
+}
+
+// Connection sync of the userspace engine is lvsd's own (sync/), not a
+// kernel daemon.
+std::error_code UserspaceBackend::start_sync_daemon(const SyncDaemonConfig&) {
+  return std::make_error_code(std::errc::operation_not_supported);
+}
+std::error_code UserspaceBackend::stop_sync_daemon(SyncState) {
+  return std::make_error_code(std::errc::no_such_process);
+}
+Result<std::vector<SyncDaemonConfig>> UserspaceBackend::sync_daemons() {
+  return std::vector<SyncDaemonConfig>{};
+}
+
+std::map<std::string, uint64_t> UserspaceBackend::engine_counters() const {
+  std::map<std::string, uint64_t> m;
+  const auto& c = engine_->counters();
+  auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  m["packets"] = get(c.packets);
+  m["malformed"] = get(c.malformed);
+  m["fragments"] = get(c.fragments);
+  m["not_ours"] = get(c.not_ours);
+  m["no_dest"] = get(c.no_dest);
+  m["table_full"] = get(c.table_full);
+  m["l2_unresolved"] = get(c.l2_unresolved);
+  m["too_big"] = get(c.too_big);
+  m["icmp_translated"] = get(c.icmp_translated);
+  m["unsupported"] = get(c.unsupported);
+  m["snapshots"] = get(c.snapshots);
+  m["expired"] = get(c.expired);
+  m["connections"] = engine_->connections();
+  m["sync_queued"] = get(c.sync_queued);
+  m["sync_queue_full"] = get(c.sync_queue_full);
+  m["sync_applied"] = get(c.sync_applied);
+  m["sync_unknown"] = get(c.sync_unknown);
+  m["sync_refused"] = get(c.sync_refused);
+  const auto& tx = dataplane_->tx_counters();
+  m["tx_l2"] = get(tx.l2_sent);
+  m["tx_raw"] = get(tx.raw_sent);
+  m["tx_errors"] = get(tx.send_errors);
+  m["steering_ok"] = steering_installed_ && steering_error_.empty() ? 1 : 0;
+  return m;
+}
+
+}  // namespace lvsd::forwarding::userspace

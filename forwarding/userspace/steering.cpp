@@ -1,0 +1,224 @@
+#include "forwarding/userspace/steering.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace lvsd::forwarding::userspace {
+namespace {
+
+constexpr const char* kPreChain = "LVSD-PRE";
+constexpr const char* kMarkChain = "LVSD-MARK";
+constexpr const char* kComment = "lvsd";
+
+std::string host_prefix(const Address& a) {
+  return a.is_v4() ? a.to_string() + "/32" : a.to_string() + "/128";
+}
+
+std::string proto_name(Protocol p) {
+  return std::string(to_string(p));
+}
+
+std::string queue_target(SteeringQueues q) {
+  if (q.count <= 1) return fmt::format("-j NFQUEUE --queue-num {} --queue-bypass", q.first);
+  return fmt::format("-j NFQUEUE --queue-balance {}:{} --queue-bypass", q.first,
+                     q.first + q.count - 1);
+}
+
+// ICMP errors that can relate to a connection: v4 dest-unreachable (3),
+// time-exceeded (11), parameter-problem (12); v6 1..4.
+std::vector<std::string> icmp_error_matches(Family f) {
+  if (f == Family::inet)
+    return {"-p icmp -m icmp --icmp-type 3", "-p icmp -m icmp --icmp-type 11",
+            "-p icmp -m icmp --icmp-type 12"};
+  return {"-p ipv6-icmp -m icmp6 --icmpv6-type 1", "-p ipv6-icmp -m icmp6 --icmpv6-type 2",
+          "-p ipv6-icmp -m icmp6 --icmpv6-type 3", "-p ipv6-icmp -m icmp6 --icmpv6-type 4"};
+}
+
+}  // namespace
+
+std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& targets,
+                             SteeringQueues queues) {
+  const std::string q = queue_target(queues);
+  std::string raw = fmt::format("*raw\n:{} - [0:0]\n", kPreChain);
+  std::string mangle = fmt::format("*mangle\n:{} - [0:0]\n", kMarkChain);
+  auto both = [&](const std::string& match) {
+    raw += fmt::format("-A {} {} -j CT --notrack\n", kPreChain, match);
+    raw += fmt::format("-A {} {} {}\n", kPreChain, match, q);
+  };
+  for (const auto& t : targets) {
+    const auto& s = t.service;
+    if (s.family != family) continue;
+    if (s.is_fwmark()) {
+      mangle += fmt::format("-A {} -m mark --mark 0x{:x} {}\n", kMarkChain, s.fwmark, q);
+      continue;
+    }
+    const std::string vip = host_prefix(s.address);
+    const std::string proto = proto_name(s.protocol);
+    if (s.port == 0)
+      both(fmt::format("-d {} -p {}", vip, proto));
+    else
+      both(fmt::format("-d {} -p {} -m {} --dport {}", vip, proto, proto, s.port));
+    for (const auto& m : icmp_error_matches(family))
+      both(fmt::format("-d {} {}", vip, m));
+    for (const auto& d : t.nat_dests) {
+      if (d.family() != family) continue;
+      const std::string rs = host_prefix(d.address);
+      const std::string nonlocal = "-m addrtype ! --dst-type LOCAL";
+      if (d.port == 0)
+        both(fmt::format("-s {} -p {} {}", rs, proto, nonlocal));
+      else
+        both(fmt::format("-s {} -p {} -m {} --sport {} {}", rs, proto, proto, d.port, nonlocal));
+      for (const auto& m : icmp_error_matches(family))
+        both(fmt::format("-s {} {} {}", rs, m, nonlocal));
+    }
+  }
+  return raw + "COMMIT\n" + mangle + "COMMIT\n";
+}
+
+std::string steering_flush_ruleset() {
+  return fmt::format("*raw\n:{} - [0:0]\nCOMMIT\n*mangle\n:{} - [0:0]\nCOMMIT\n", kPreChain,
+                     kMarkChain);
+}
+
+Steering::Steering(std::string iptables, std::string ip6tables)
+    : iptables_(std::move(iptables)), ip6tables_(std::move(ip6tables)) {}
+
+namespace {
+
+// Runs argv with `input` on stdin; stderr captured into `detail`. Bounded:
+// iptables takes the xtables lock with -w 5.
+std::error_code run(const std::vector<std::string>& argv, const std::string& input,
+                    std::string& detail) {
+  int in[2], err[2];
+  if (pipe2(in, O_CLOEXEC) < 0) return {errno, std::generic_category()};
+  if (pipe2(err, O_CLOEXEC) < 0) {
+    close(in[0]), close(in[1]);
+    return {errno, std::generic_category()};
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(err[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(err[0]);
+    detail = fmt::format("{}: {}", argv[0], std::strerror(rc));
+    return {rc, std::generic_category()};
+  }
+  // The rulesets are small (well under the pipe buffer for typical configs);
+  // write it all, then read stderr.
+  std::size_t off = 0;
+  while (off < input.size()) {
+    ssize_t n = write(in[1], input.data() + off, input.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  close(in[1]);
+  std::array<char, 4096> buf{};
+  detail.clear();
+  for (;;) {
+    ssize_t n = read(err[0], buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (detail.size() < 16384) detail.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  close(err[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
+    detail.pop_back();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  if (detail.empty()) detail = fmt::format("{} exited with status {}", argv[0], status);
+  return std::make_error_code(std::errc::io_error);
+}
+
+}  // namespace
+
+std::error_code Steering::run_restore(const std::string& command, const std::string& input,
+                                      std::string& detail) {
+  return run({command + "-restore", "-w", "5", "--noflush"}, input, detail);
+}
+
+std::error_code Steering::ensure_jumps(const std::string& command, std::string& detail) {
+  struct Jump {
+    const char* table;
+    const char* chain;
+    const char* verb;  // -I: first in raw (before anything untracks or drops), -A: last in mangle
+  };
+  for (const Jump& j : {Jump{"raw", kPreChain, "-I"}, Jump{"mangle", kMarkChain, "-A"}}) {
+    std::string ignored;
+    std::vector<std::string> check = {command,  "-w",         "5",    "-t",      j.table,
+                                      "-C",     "PREROUTING", "-m",   "comment", "--comment",
+                                      kComment, "-j",         j.chain};
+    if (!run(check, "", ignored)) continue;
+    check[5] = j.verb;
+    if (auto ec = run(check, "", detail)) return ec;
+  }
+  return {};
+}
+
+std::error_code Steering::install(const std::vector<SteeringTarget>& targets, SteeringQueues queues,
+                                  std::string& detail) {
+  for (auto [family, cmd] : {std::pair{Family::inet, &iptables_}, {Family::inet6, &ip6tables_}}) {
+    if (auto ec = run_restore(*cmd, steering_ruleset(family, targets, queues), detail)) {
+      detail = fmt::format("{}-restore: {}", *cmd, detail);
+      return ec;
+    }
+    if (auto ec = ensure_jumps(*cmd, detail)) {
+      detail = fmt::format("{}: {}", *cmd, detail);
+      return ec;
+    }
+  }
+  return {};
+}
+
+std::error_code Steering::remove(std::string& detail) {
+  std::error_code first;
+  for (const std::string* cmd : {&iptables_, &ip6tables_}) {
+    std::string d;
+    // Delete every jump lvsd added (a crashed run and this one may have left
+    // more than one), then empty and delete the chains.
+    for (auto [table, chain] : {std::pair{"raw", kPreChain}, {"mangle", kMarkChain}}) {
+      for (int i = 0; i < 16; ++i) {
+        std::vector<std::string> del = {*cmd,     "-w",         "5",  "-t",      table,
+                                        "-D",     "PREROUTING", "-m", "comment", "--comment",
+                                        kComment, "-j",         chain};
+        if (run(del, "", d)) break;
+      }
+      run({*cmd, "-w", "5", "-t", table, "-F", chain}, "", d);
+      run({*cmd, "-w", "5", "-t", table, "-X", chain}, "", d);
+      std::string check;
+      if (!run({*cmd, "-w", "5", "-t", table, "-S", chain}, "", check) && !first) {
+        first = std::make_error_code(std::errc::device_or_resource_busy);
+        detail = fmt::format("{} -t {}: chain {} still present", *cmd, table, chain);
+      }
+    }
+  }
+  return first;
+}
+
+}  // namespace lvsd::forwarding::userspace
