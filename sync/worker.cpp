@@ -1,0 +1,293 @@
+#include "sync/worker.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace lvsd::sync {
+namespace us = forwarding::userspace;
+namespace {
+
+void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.fetch_add(n, std::memory_order_relaxed);
+}
+
+std::error_code last_error() {
+  return {errno, std::generic_category()};
+}
+
+}  // namespace
+
+SyncConn SyncWorker::to_conn(const us::SyncRecord& r) {
+  SyncConn c;
+  c.family = r.caddr.is_v4() ? Family::inet : Family::inet6;
+  c.protocol = r.protocol;
+  c.cport = r.cport;
+  c.vport = r.vport;
+  c.dport = r.dport;
+  c.caddr = r.caddr;
+  c.vaddr = r.vaddr;
+  c.daddr = r.daddr;
+  uint32_t flags = 0;
+  switch (r.method) {
+    case 1:
+      flags = conn_flags::kDroute | conn_flags::kNoOutput;
+      break;
+    case 2:
+      flags = conn_flags::kTunnel | conn_flags::kNoOutput;
+      break;
+    default:
+      flags = conn_flags::kMasq;
+  }
+  if (r.inactive) flags |= conn_flags::kInactive;
+  if (r.is_template) flags |= conn_flags::kTemplate;
+  c.flags = flags;
+  c.state = r.state;
+  c.timeout = r.timeout_s;
+  c.fwmark = r.fwmark;
+  return c;
+}
+
+us::SyncRecord SyncWorker::to_record(const SyncConn& c) {
+  us::SyncRecord r;
+  r.caddr = c.caddr;
+  r.vaddr = c.vaddr;
+  r.daddr = c.daddr;
+  r.cport = c.cport;
+  r.vport = c.vport;
+  r.dport = c.dport;
+  r.protocol = c.protocol;
+  switch (c.flags & conn_flags::kFwdMask) {
+    case conn_flags::kDroute:
+      r.method = 1;
+      break;
+    case conn_flags::kTunnel:
+      r.method = 2;
+      break;
+    default:
+      r.method = 0;
+  }
+  r.is_template = (c.flags & conn_flags::kTemplate) != 0;
+  r.inactive = (c.flags & conn_flags::kInactive) != 0;
+  r.state = c.state;
+  r.timeout_s = c.timeout;
+  r.fwmark = c.fwmark;
+  return r;
+}
+
+SyncWorker::SyncWorker(const WorkerOptions& options, us::SyncChannel& channel)
+    : options_(options), channel_(channel), builder_(options.syncid, options.maxlen) {}
+
+SyncWorker::~SyncWorker() {
+  stop();
+}
+
+std::error_code SyncWorker::start(std::string& detail) {
+  const unsigned ifindex = if_nametoindex(options_.interface.c_str());
+  if (ifindex == 0) {
+    detail = fmt::format("interface {:?}: {}", options_.interface, std::strerror(errno));
+    return last_error();
+  }
+  const bool v6 = options_.group.is_v6();
+  const int af = v6 ? AF_INET6 : AF_INET;
+  tx_fd_ = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  rx_fd_ = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (tx_fd_ < 0 || rx_fd_ < 0 || stop_fd_ < 0) {
+    detail = fmt::format("sockets: {}", std::strerror(errno));
+    return last_error();
+  }
+  int one = 1, zero = 0, ttl = options_.ttl;
+  setsockopt(rx_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rcvbuf = 4 << 20;
+  setsockopt(rx_fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+  // Both sockets stay on the sync interface.
+  for (int fd : {tx_fd_, rx_fd_})
+    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, options_.interface.c_str(),
+               static_cast<socklen_t>(options_.interface.size()));
+  if (!v6) {
+    ip_mreqn mreq{};
+    mreq.imr_ifindex = static_cast<int>(ifindex);
+    auto g = options_.group.to_v4().to_bytes();
+    std::memcpy(&mreq.imr_multiaddr, g.data(), 4);
+    if (setsockopt(tx_fd_, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0 ||
+        setsockopt(tx_fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) < 0 ||
+        setsockopt(tx_fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero) < 0) {
+      detail = fmt::format("multicast send options: {}", std::strerror(errno));
+      return last_error();
+    }
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(options_.port);
+    std::memcpy(&sin.sin_addr, g.data(), 4);
+    if (bind(rx_fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin) < 0 ||
+        setsockopt(rx_fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0) {
+      detail = fmt::format("join {}:{} on {}: {}", options_.group.to_string(), options_.port,
+                           options_.interface, std::strerror(errno));
+      return last_error();
+    }
+  } else {
+    int idx = static_cast<int>(ifindex);
+    if (setsockopt(tx_fd_, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx) < 0 ||
+        setsockopt(tx_fd_, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl) < 0 ||
+        setsockopt(tx_fd_, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero) < 0) {
+      detail = fmt::format("multicast send options: {}", std::strerror(errno));
+      return last_error();
+    }
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(options_.port);
+    auto g = options_.group.to_v6().to_bytes();
+    std::memcpy(&sin6.sin6_addr, g.data(), 16);
+    ipv6_mreq mreq{};
+    std::memcpy(&mreq.ipv6mr_multiaddr, g.data(), 16);
+    mreq.ipv6mr_interface = ifindex;
+    if (bind(rx_fd_, reinterpret_cast<sockaddr*>(&sin6), sizeof sin6) < 0 ||
+        setsockopt(rx_fd_, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof mreq) < 0) {
+      detail = fmt::format("join [{}]:{} on {}: {}", options_.group.to_string(), options_.port,
+                           options_.interface, std::strerror(errno));
+      return last_error();
+    }
+  }
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void SyncWorker::stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    (void)!write(stop_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  for (int* fd : {&tx_fd_, &rx_fd_, &stop_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
+void SyncWorker::set_roles(bool send, bool receive) {
+  channel_.sending.store(send, std::memory_order_relaxed);
+  channel_.receiving.store(receive, std::memory_order_relaxed);
+}
+
+std::map<std::string, double> SyncWorker::peers() const {
+  std::lock_guard lock(peers_mu_);
+  std::map<std::string, double> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [addr, at] : peers_)
+    out[addr] = std::chrono::duration<double>(now - at).count();
+  return out;
+}
+
+void SyncWorker::flush() {
+  if (builder_.empty()) return;
+  const auto bytes = builder_.bytes();
+  ssize_t n;
+  if (options_.group.is_v4()) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(options_.port);
+    auto g = options_.group.to_v4().to_bytes();
+    std::memcpy(&sin.sin_addr, g.data(), 4);
+    n = sendto(tx_fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&sin),
+               sizeof sin);
+  } else {
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(options_.port);
+    auto g = options_.group.to_v6().to_bytes();
+    std::memcpy(&sin6.sin6_addr, g.data(), 16);
+    n = sendto(tx_fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&sin6),
+               sizeof sin6);
+  }
+  if (n < 0) {
+    bump(counters_.send_errors);
+  } else {
+    bump(counters_.messages_sent);
+    bump(counters_.entries_sent, builder_.count());
+  }
+  builder_.clear();
+}
+
+void SyncWorker::run() {
+  std::vector<std::byte> buf(65536);
+  pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {rx_fd_, POLLIN, 0}};
+  for (;;) {
+    const bool sending = channel_.sending.load(std::memory_order_relaxed);
+    // While sending, wake often enough to keep the queue short and to flush
+    // a partly filled message within flush_delay.
+    int timeout = sending ? 2 : 100;
+    int rc = poll(fds, 2, timeout);
+    if (rc < 0 && errno != EINTR) break;
+    if (fds[0].revents & POLLIN) break;
+    if (fds[1].revents & POLLIN) {
+      bool queued = false;
+      for (int i = 0; i < 256; ++i) {
+        sockaddr_storage from{};
+        socklen_t fromlen = sizeof from;
+        ssize_t n = recvfrom(rx_fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                             &fromlen);
+        if (n < 0) break;
+        bump(counters_.messages_received);
+        char host[INET6_ADDRSTRLEN] = {};
+        if (from.ss_family == AF_INET)
+          inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&from)->sin_addr, host, sizeof host);
+        else
+          inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&from)->sin6_addr, host,
+                    sizeof host);
+        {
+          std::lock_guard lock(peers_mu_);
+          peers_[host] = std::chrono::steady_clock::now();
+        }
+        DecodeResult r = decode(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)),
+                                DecodeOptions{options_.syncid, {}});
+        for (const auto& d : r.dropped)
+          bump(counters_.drops[static_cast<std::size_t>(d.reason)]);
+        if (r.error) bump(counters_.drops[static_cast<std::size_t>(*r.error)]);
+        bump(counters_.entries_received, r.message.conns.size());
+        if (!channel_.receiving.load(std::memory_order_relaxed)) {
+          bump(counters_.entries_ignored_not_backup, r.message.conns.size());
+          continue;
+        }
+        for (const auto& c : r.message.conns) {
+          if (channel_.in.push(to_record(c)))
+            queued = true;
+          else
+            bump(counters_.entries_applied_queue_full);
+        }
+      }
+      if (queued) {
+        uint64_t one = 1;
+        (void)!write(channel_.wake_fd, &one, sizeof one);
+      }
+    }
+    // Sender: pack what the dataplane queued.
+    const auto now = std::chrono::steady_clock::now();
+    for (int i = 0; i < 4096; ++i) {
+      auto rec = channel_.out.pop();
+      if (!rec) break;
+      if (!sending) continue;  // role changed: drop what is left
+      const SyncConn c = to_conn(*rec);
+      if (builder_.empty()) first_queued_ = now;
+      auto res = builder_.add(c);
+      if (res == MessageBuilder::AddResult::full) {
+        flush();
+        first_queued_ = now;
+        builder_.add(c);
+      }
+    }
+    if (!builder_.empty() && now - first_queued_ >= options_.flush_delay) flush();
+  }
+  flush();
+}
+
+}  // namespace lvsd::sync
