@@ -18,6 +18,8 @@
 #include "daemon/modules/backend_factory.hpp"
 #include "daemon/modules/checker_module.hpp"
 #include "daemon/modules/forwarding_module.hpp"
+#include "daemon/modules/sync_module.hpp"
+#include "daemon/modules/vrrp_module.hpp"
 
 namespace {
 
@@ -119,7 +121,12 @@ int main(int argc, char** argv) {
     // health inputs, and on reload health is updated before the re-plan.
     daemon.add_module(std::make_unique<lvsd::modules::CheckerModule>(daemon.io(), daemon.events(),
                                                                      *forwarding, *clock));
+    daemon.add_module(std::make_unique<lvsd::modules::VrrpModule>(daemon.io(), daemon.events()));
+    auto& forwarding_ref = *forwarding;
     daemon.add_module(std::move(forwarding));
+    // Sync after forwarding: it drives the backend's sync (the userspace
+    // engine's rings or the kernel's sync daemon).
+    daemon.add_module(std::make_unique<lvsd::modules::SyncModule>(daemon.events(), forwarding_ref));
     return daemon.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lvsd: fatal: %s\n", e.what());

@@ -12,7 +12,7 @@ PACKAGES=(
   libbenchmark-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   libnetfilter-queue-dev libmnl-dev
   # lab and runtime tools
-  iproute2 iptables nginx-light curl procps systemd jq util-linux
+  iproute2 iptables nginx-light curl procps systemd jq util-linux socat tcpdump tshark keepalived wrk haproxy
   # the real-ip_vs test VM (Debian's own kernel under qemu TCG) and its peers
   qemu-system-x86 busybox-static kmod xz-utils cpio ipvsadm
 )
@@ -35,8 +35,11 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# nginx from the package starts a system instance; the lab runs its own.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
-  systemctl stop nginx || true
-  systemctl disable nginx >/dev/null 2>&1 || true
-fi
+# The packages' own services are not wanted: tests and the demo run their own
+# instances inside network namespaces.
+for svc in nginx haproxy keepalived; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+    systemctl disable "$svc" >/dev/null 2>&1 || true
+  fi
+done
