@@ -61,9 +61,10 @@ TEST(ConfigExamples, LabMatchesTheDemo) {
   auto r = load_file(std::string(LVSD_SOURCE_DIR) + "/etc/lab.yaml");
   ASSERT_TRUE(r.ok());
   const auto& c = *r.config;
-  ASSERT_EQ(c.services.size(), 1u);
+  ASSERT_EQ(c.services.size(), 2u);  // web, and echo for the failover demo
   const auto& s = c.services[0];
   EXPECT_EQ(s.key(), "tcp 192.0.2.200:80");
+  EXPECT_EQ(c.services[1].key(), "tcp 192.0.2.200:7");
   EXPECT_EQ(s.scheduler, "wlc");
   EXPECT_EQ(s.method, Method::nat);
   ASSERT_EQ(s.realservers.size(), 3u);
@@ -77,7 +78,9 @@ TEST(ConfigExamples, LabMatchesTheDemo) {
   EXPECT_EQ(c.vrrp.instances[0].name, "VI_LAB");
   EXPECT_EQ(c.vrrp.instances[0].interface, "eth0");
   EXPECT_EQ(c.vrrp.instances[0].vrid, 51);
-  ASSERT_EQ(c.vrrp.instances[0].virtual_addresses.size(), 1u);
+  ASSERT_EQ(c.vrrp.instances[0].virtual_addresses.size(), 2u);  // VIP and the RS gateway
+  ASSERT_TRUE(c.sync.has_value());
+  EXPECT_EQ(c.sync->role.follow, "VI_LAB");
   EXPECT_EQ(c.vrrp.instances[0].virtual_addresses[0].address.to_string(), "192.0.2.200");
   EXPECT_EQ(c.vrrp.instances[0].virtual_addresses[0].prefix, 24u);
   EXPECT_EQ(c.global.status_socket.path, "/run/lvsd/lvsd.sock");
