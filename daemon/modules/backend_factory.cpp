@@ -15,8 +15,9 @@ us::UserspaceOptions userspace_options(const config::Config& cfg) {
   const auto& u = cfg.forwarding.userspace;
   us::UserspaceOptions o;
   o.dataplane.queue_first = u.queue_base;
-  unsigned queues = u.queues;
-  if (queues == 0) queues = std::max(1u, std::min(64u, std::thread::hardware_concurrency()));
+  // One dataplane thread serves every queue, so more queues only add polling;
+  // 0 (the default) means one queue of each kind.
+  unsigned queues = u.queues == 0 ? 1 : u.queues;
   o.dataplane.queue_count = static_cast<uint16_t>(queues);
   o.dataplane.queue_maxlen = u.queue_maxlen;
   o.dataplane.fail_open = u.fail_open;

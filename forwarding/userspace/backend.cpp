@@ -28,8 +28,12 @@ std::vector<SteeringTarget> targets_of(const ForwardingPlan& plan) {
   std::vector<SteeringTarget> out;
   for (const auto& [key, entry] : plan.services) {
     SteeringTarget t{key, {}};
-    for (const auto& [dk, d] : entry.dests)
-      if (d.method == Method::nat) t.nat_dests.push_back(dk);
+    for (const auto& [dk, d] : entry.dests) {
+      if (d.method == Method::nat)
+        t.nat_dests.push_back(dk);
+      else
+        t.nat_only = false;
+    }
     out.push_back(std::move(t));
   }
   return out;
@@ -38,7 +42,9 @@ std::vector<SteeringTarget> targets_of(const ForwardingPlan& plan) {
 bool same_targets(const std::vector<SteeringTarget>& a, const std::vector<SteeringTarget>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (!(a[i].service == b[i].service) || a[i].nat_dests != b[i].nat_dests) return false;
+    if (!(a[i].service == b[i].service) || a[i].nat_dests != b[i].nat_dests ||
+        a[i].nat_only != b[i].nat_only)
+      return false;
   return true;
 }
 

@@ -38,12 +38,14 @@ Dataplane::~Dataplane() {
 }
 
 std::error_code Dataplane::start(std::string& detail) {
-  for (uint16_t i = 0; i < options_.queue_count; ++i) {
+  // queue_count GSO queues (NAT), then queue_count plain ones (DR/TUN), see
+  // steering.hpp.
+  for (uint16_t i = 0; i < 2 * options_.queue_count; ++i) {
     NfQueueOptions qo;
     qo.queue = static_cast<uint16_t>(options_.queue_first + i);
     qo.maxlen = options_.queue_maxlen;
     qo.fail_open = options_.fail_open;
-    qo.gso = options_.gso;
+    qo.gso = options_.gso && i < options_.queue_count;
     std::error_code ec;
     auto q = NfQueue::open(qo, ec);
     if (!q) {

@@ -48,7 +48,14 @@ std::vector<std::string> icmp_error_matches(Family f) {
 
 std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& targets,
                              SteeringQueues queues) {
-  const std::string q = queue_target(queues);
+  // NAT-only services (and NAT replies) go to the GSO queues: their packets
+  // are rewritten and accepted whole. Services with DR/TUN realservers go to
+  // the plain queues, whose packets are never larger than the MTU (they are
+  // sent again by lvsd itself, as frames or IP-in-IP).
+  const std::string nat_q = queue_target(queues);
+  const std::string plain_q = queue_target(
+      SteeringQueues{static_cast<uint16_t>(queues.first + queues.count), queues.count});
+  std::string q;
   std::string raw = fmt::format("*raw\n:{} - [0:0]\n", kPreChain);
   std::string mangle = fmt::format("*mangle\n:{} - [0:0]\n", kMarkChain);
   auto both = [&](const std::string& match) {
@@ -58,6 +65,7 @@ std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& t
   for (const auto& t : targets) {
     const auto& s = t.service;
     if (s.family != family) continue;
+    q = t.nat_only ? nat_q : plain_q;
     if (s.is_fwmark()) {
       mangle += fmt::format("-A {} -m mark --mark 0x{:x} {}\n", kMarkChain, s.fwmark, q);
       continue;
@@ -74,6 +82,7 @@ std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& t
       if (d.family() != family) continue;
       const std::string rs = host_prefix(d.address);
       const std::string nonlocal = "-m addrtype ! --dst-type LOCAL";
+      q = nat_q;
       if (d.port == 0)
         both(fmt::format("-s {} -p {} {}", rs, proto, nonlocal));
       else

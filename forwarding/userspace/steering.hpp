@@ -33,11 +33,15 @@ struct SteeringTarget {
   ServiceKey service;
   // NAT destinations: their replies are steered too.
   std::vector<DestKey> nat_dests;
+  // Every realserver is NAT: the service's packets go to the GSO queues
+  // (first .. first+count-1); otherwise to the plain ones (first+count ..
+  // first+2*count-1).
+  bool nat_only = true;
 };
 
 struct SteeringQueues {
   uint16_t first = 100;
-  uint16_t count = 1;
+  uint16_t count = 1;  // per kind: `count` GSO queues, then `count` plain queues
 };
 
 // The iptables-restore input installing exactly `targets` for one family

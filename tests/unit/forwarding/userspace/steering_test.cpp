@@ -51,6 +51,18 @@ TEST(UserspaceSteering, SeveralQueuesAreBalanced) {
   EXPECT_EQ(r.find("--queue-num"), std::string::npos);
 }
 
+TEST(UserspaceSteering, DirectRoutingServicesUseThePlainQueues) {
+  SteeringTarget dr{ServiceKey::inet(Protocol::tcp, make_address("192.0.2.201"), 80), {}};
+  dr.nat_only = false;
+  const std::string r = steering_ruleset(Family::inet, {nat_web(), dr}, {100, 2});
+  EXPECT_NE(r.find("-d 192.0.2.201/32 -p tcp -m tcp --dport 80 -j NFQUEUE --queue-balance 102:103"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.find("-d 192.0.2.200/32 -p tcp -m tcp --dport 80 -j NFQUEUE --queue-balance 100:101"),
+            std::string::npos)
+      << r;
+}
+
 TEST(UserspaceSteering, FamiliesAreSeparated) {
   SteeringTarget v6{ServiceKey::inet(Protocol::udp, make_address("2001:db8::200"), 53), {}};
   const std::string r4 = steering_ruleset(Family::inet, {nat_web(), v6}, {100, 1});
