@@ -12,6 +12,9 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace lvsd::sync {
 namespace us = forwarding::userspace;
@@ -177,6 +180,73 @@ void SyncWorker::stop() {
 void SyncWorker::set_roles(bool send, bool receive) {
   channel_.sending.store(send, std::memory_order_relaxed);
   channel_.receiving.store(receive, std::memory_order_relaxed);
+  // Joining, or changing role (e.g. becoming master): ask the peer for its
+  // whole table.
+  if (options_.full_resync) want_request_.store(true, std::memory_order_relaxed);
+}
+
+void SyncWorker::send_bytes(const std::byte* data, std::size_t len) {
+  tx_.assign(data, data + len);
+  if (!options_.auth_key.empty()) append_auth(options_.auth_key, tx_);
+  ssize_t n;
+  if (options_.group.is_v4()) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(options_.port);
+    auto g = options_.group.to_v4().to_bytes();
+    std::memcpy(&sin.sin_addr, g.data(), 4);
+    n = sendto(tx_fd_, tx_.data(), tx_.size(), 0, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  } else {
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(options_.port);
+    auto g = options_.group.to_v6().to_bytes();
+    std::memcpy(&sin6.sin6_addr, g.data(), 16);
+    n = sendto(tx_fd_, tx_.data(), tx_.size(), 0, reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
+  }
+  if (n < 0) bump(counters_.send_errors);
+}
+
+void SyncWorker::send_resync_request() {
+  const std::byte req[8] = {std::byte{0},
+                            std::byte{options_.syncid},
+                            std::byte{0},
+                            std::byte{8},
+                            std::byte{0},
+                            std::byte{kProtoVersion},
+                            std::byte{kResyncSpare0},
+                            std::byte{kResyncSpare1}};
+  send_bytes(req, sizeof req);
+  bump(counters_.resync_requests_sent);
+  accept_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+}
+
+void SyncWorker::append_auth(const std::string& key, std::vector<std::byte>& message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int maclen = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &maclen);
+  const std::byte magic[4] = {std::byte{'L'}, std::byte{'V'}, std::byte{'A'}, std::byte{'1'}};
+  message.insert(message.end(), magic, magic + 4);
+  const auto* m = reinterpret_cast<const std::byte*>(mac);
+  message.insert(message.end(), m, m + maclen);
+}
+
+bool SyncWorker::check_auth(const std::string& key, std::span<const std::byte>& d) {
+  if (key.empty()) return true;
+  if (d.size() < kHeaderSize + kAuthTrailer) return false;
+  const std::size_t body = d.size() - kAuthTrailer;
+  const auto* t = d.data() + body;
+  if (t[0] != std::byte{'L'} || t[1] != std::byte{'V'} || t[2] != std::byte{'A'} ||
+      t[3] != std::byte{'1'})
+    return false;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int maclen = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(d.data()), body, mac, &maclen);
+  if (maclen != 32 || CRYPTO_memcmp(mac, t + 4, 32) != 0) return false;
+  d = d.first(body);
+  return true;
 }
 
 std::map<std::string, double> SyncWorker::peers() const {
@@ -191,27 +261,9 @@ std::map<std::string, double> SyncWorker::peers() const {
 void SyncWorker::flush() {
   if (builder_.empty()) return;
   const auto bytes = builder_.bytes();
-  ssize_t n;
-  if (options_.group.is_v4()) {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(options_.port);
-    auto g = options_.group.to_v4().to_bytes();
-    std::memcpy(&sin.sin_addr, g.data(), 4);
-    n = sendto(tx_fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&sin),
-               sizeof sin);
-  } else {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(options_.port);
-    auto g = options_.group.to_v6().to_bytes();
-    std::memcpy(&sin6.sin6_addr, g.data(), 16);
-    n = sendto(tx_fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&sin6),
-               sizeof sin6);
-  }
-  if (n < 0) {
-    bump(counters_.send_errors);
-  } else {
+  const uint64_t errors = counters_.send_errors.load(std::memory_order_relaxed);
+  send_bytes(bytes.data(), bytes.size());
+  if (counters_.send_errors.load(std::memory_order_relaxed) == errors) {
     bump(counters_.messages_sent);
     bump(counters_.entries_sent, builder_.count());
   }
@@ -222,7 +274,9 @@ void SyncWorker::run() {
   std::vector<std::byte> buf(65536);
   pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {rx_fd_, POLLIN, 0}};
   for (;;) {
-    const bool sending = channel_.sending.load(std::memory_order_relaxed);
+    if (want_request_.exchange(false, std::memory_order_relaxed)) send_resync_request();
+    const bool sending = channel_.sending.load(std::memory_order_relaxed) ||
+                         std::chrono::steady_clock::now() < serve_until_;
     // While sending, wake often enough to keep the queue short and to flush
     // a partly filled message within flush_delay.
     int timeout = sending ? 2 : 100;
@@ -248,13 +302,29 @@ void SyncWorker::run() {
           std::lock_guard lock(peers_mu_);
           peers_[host] = std::chrono::steady_clock::now();
         }
-        DecodeResult r = decode(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)),
-                                DecodeOptions{options_.syncid, {}});
+        std::span<const std::byte> datagram(buf.data(), static_cast<std::size_t>(n));
+        if (!check_auth(options_.auth_key, datagram)) {
+          bump(counters_.auth_failed);
+          continue;
+        }
+        // A peer asks for our whole table (lvsd extension).
+        if (datagram.size() == kHeaderSize && datagram[4] == std::byte{0} &&
+            datagram[6] == std::byte{kResyncSpare0} && datagram[7] == std::byte{kResyncSpare1}) {
+          bump(counters_.resync_requests_received);
+          if (options_.full_resync &&
+              (options_.syncid == 0 || datagram[1] == std::byte{options_.syncid})) {
+            serve_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            channel_.resync_requested.store(true, std::memory_order_release);
+          }
+          continue;
+        }
+        DecodeResult r = decode(datagram, DecodeOptions{options_.syncid, {}});
         for (const auto& d : r.dropped)
           bump(counters_.drops[static_cast<std::size_t>(d.reason)]);
         if (r.error) bump(counters_.drops[static_cast<std::size_t>(*r.error)]);
         bump(counters_.entries_received, r.message.conns.size());
-        if (!channel_.receiving.load(std::memory_order_relaxed)) {
+        if (!channel_.receiving.load(std::memory_order_relaxed) &&
+            std::chrono::steady_clock::now() >= accept_until_) {
           bump(counters_.entries_ignored_not_backup, r.message.conns.size());
           continue;
         }

@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -34,12 +36,26 @@ struct WorkerOptions {
   uint8_t syncid = 0;
   uint16_t maxlen = 1472;
   std::chrono::milliseconds flush_delay{10};
+  // lvsd extensions (docs/sync.md), off by default; plain ip_vs peers ignore
+  // both (a request carries no entries; an authenticated message's size
+  // field does not cover its trailer, which the kernel drops as bogus).
+  bool full_resync = false;
+  std::string auth_key;  // non-empty: HMAC-SHA256 trailer on sent messages, required on received
 };
+
+// The full-resync request: an ip_vs v1 header with no entries and "LV" in
+// the spare field.
+inline constexpr uint8_t kResyncSpare0 = 'L';
+inline constexpr uint8_t kResyncSpare1 = 'V';
+// The authentication trailer: "LVA1" then HMAC-SHA256 of the message.
+inline constexpr std::size_t kAuthTrailer = 4 + 32;
 
 struct WorkerCounters {
   std::atomic<uint64_t> messages_sent{0}, entries_sent{0}, send_errors{0};
   std::atomic<uint64_t> messages_received{0}, entries_received{0}, entries_applied_queue_full{0};
   std::atomic<uint64_t> entries_ignored_not_backup{0};
+  std::atomic<uint64_t> resync_requests_sent{0}, resync_requests_received{0};
+  std::atomic<uint64_t> auth_failed{0};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
 };
 
@@ -60,6 +76,12 @@ class SyncWorker {
   std::map<std::string, double> peers() const;
   const WorkerOptions& options() const { return options_; }
 
+  // Authenticated mode (pure; tested): appends "LVA1" + HMAC-SHA256(key,
+  // message); checks and strips it (false = drop: missing, wrong key,
+  // tampered).
+  static void append_auth(const std::string& key, std::vector<std::byte>& message);
+  static bool check_auth(const std::string& key, std::span<const std::byte>& datagram);
+
   // The conversions (pure; tested).
   static SyncConn to_conn(const forwarding::userspace::SyncRecord& r);
   static forwarding::userspace::SyncRecord to_record(const SyncConn& c);
@@ -67,6 +89,8 @@ class SyncWorker {
  private:
   void run();
   void flush();
+  void send_bytes(const std::byte* data, std::size_t len);
+  void send_resync_request();
 
   WorkerOptions options_;
   forwarding::userspace::SyncChannel& channel_;
@@ -76,6 +100,11 @@ class SyncWorker {
   std::thread thread_;
   MessageBuilder builder_;
   std::chrono::steady_clock::time_point first_queued_{};
+  // After a peer's resync request: send what the dataplane dumps whatever the
+  // role. After our own request: apply what arrives whatever the role.
+  std::chrono::steady_clock::time_point serve_until_{}, accept_until_{};
+  std::atomic<bool> want_request_{false};
+  std::vector<std::byte> tx_;
   WorkerCounters counters_;
   mutable std::mutex peers_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> peers_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -99,14 +101,6 @@ void SyncModule::stop() {
 
 void SyncModule::configure() {
   if (!cfg_) return;
-  // Accepted by the config schema, not implemented yet: say so rather than
-  // pretend (docs/config.md marks them too).
-  if (cfg_->full_resync)
-    spdlog::warn("event=sync_option_not_implemented option=full_resync effect=\"ignored\"");
-  if (cfg_->auth)
-    spdlog::warn(
-        "event=sync_option_not_implemented option=auth effect=\"messages are sent and "
-        "accepted unauthenticated\"");
   auto* backend = forwarding_.backend();
   if (backend == nullptr) {
     last_error_ = "no forwarding backend";
@@ -121,6 +115,21 @@ void SyncModule::configure() {
     o.ttl = cfg_->ttl;
     o.syncid = cfg_->syncid;
     o.maxlen = cfg_->maxlen;
+    o.full_resync = cfg_->full_resync;
+    if (cfg_->auth) {
+      std::ifstream f(cfg_->auth->key_file, std::ios::binary);
+      std::string key((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      while (!key.empty() && (key.back() == '\n' || key.back() == '\r'))
+        key.pop_back();
+      if (!f.good() && !f.eof()) key.clear();
+      if (key.empty()) {
+        last_error_ =
+            fmt::format("sync.auth.key_file {:?}: unreadable or empty", cfg_->auth->key_file);
+        spdlog::error("event=sync_start_failed detail={:?}", last_error_);
+        return;
+      }
+      o.auth_key = std::move(key);
+    }
     auto& channel = us->sync_channel();
     channel.threshold = cfg_->threshold;
     channel.period = cfg_->period;
@@ -233,6 +242,10 @@ json SyncModule::snapshot() const {
                      {"entries", g(c.entries_received)},
                      {"ignored_not_backup", g(c.entries_ignored_not_backup)},
                      {"queue_full", g(c.entries_applied_queue_full)}};
+    j["full_resync"] = {{"enabled", cfg_->full_resync},
+                        {"requests_sent", g(c.resync_requests_sent)},
+                        {"requests_received", g(c.resync_requests_received)}};
+    j["auth"] = {{"enabled", cfg_->auth.has_value()}, {"failed", g(c.auth_failed)}};
     json drops = json::object();
     for (std::size_t i = 0; i < sync::kDropReasonCount; ++i) {
       auto n = g(c.drops[i]);
@@ -243,6 +256,8 @@ json SyncModule::snapshot() const {
     auto* us = dynamic_cast<forwarding::userspace::UserspaceBackend*>(forwarding_.backend());
     if (us) {
       j["queue_depth"] = us->sync_channel().out.size();
+      j["full_resync"]["dumps"] = g(us->sync_channel().resyncs);
+      j["full_resync"]["entries_dumped"] = g(us->sync_channel().resync_entries);
       auto eng = us->engine_counters();
       j["engine"] = {{"queued", eng["sync_queued"]},
                      {"queue_full", eng["sync_queue_full"]},

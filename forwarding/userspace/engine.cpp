@@ -520,8 +520,49 @@ uint64_t Engine::apply_snapshot() {
   return version;
 }
 
+// A full resync: every connection in a synced state and every template, a
+// bounded number of table slots per call, pausing while the ring is full.
+void Engine::resync_step(uint64_t now_ms) {
+  Impl& m = *impl_;
+  if (!resync_running_) {
+    if (!sync_.resync_requested.load(std::memory_order_acquire)) return;
+    resync_running_ = true;
+    resync_cursor_ = 0;
+  }
+  const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
+  bool full = false;
+  ConnId stopped_at = kNoConn;
+  ConnId next = m.table.visit(resync_cursor_, 4096, [&](ConnId id, const Conn& c) {
+    if (full) return;
+    if (!c.is_template() && c.protocol() == kProtoTcp && !tcp_synced_state(c.state())) return;
+    if (sync_.out.size() + 64 >= sync_.out.capacity()) {
+      full = true;
+      stopped_at = id;
+      return;
+    }
+    const Service* s = c.service() < m.services.size() ? m.services[c.service()].get() : nullptr;
+    if (sync_.out.push(record_of(c, c.is_template() ? 0 : m.table.timeout_ms(id) / 1000,
+                                 s ? s->key.fwmark : 0))) {
+      bump(sync_.resync_entries);
+      if (!c.is_template()) m.meta(id).last_s = now_s;
+    }
+  });
+  if (full) {  // resume at the first entry not queued
+    resync_cursor_ = stopped_at;
+    return;
+  }
+  if (next == kNoConn) {
+    resync_running_ = false;
+    sync_.resync_requested.store(false, std::memory_order_release);
+    bump(sync_.resyncs);
+  } else {
+    resync_cursor_ = next;
+  }
+}
+
 void Engine::housekeeping(uint64_t now_ms) {
   Impl& m = *impl_;
+  resync_step(now_ms);
   for (int round = 0; round < 8; ++round) {
     ExpireResult r = m.table.expire(now_ms, std::span<Removed>(m.expired));
     for (std::size_t i = 0; i < r.removed; ++i)

@@ -107,9 +107,12 @@ class Engine {
   struct Service;
   struct Impl;
   void emit_sync(uint32_t id, uint64_t now_ms, bool force);
+  void resync_step(uint64_t now_ms);
   std::unique_ptr<Impl> impl_;
   SnapshotSlot& slot_;
   SyncChannel sync_;
+  uint32_t resync_cursor_ = 0;
+  bool resync_running_ = false;
   EngineCounters counters_;
   std::shared_ptr<const StatsIndex> stats_index_;
   std::atomic<uint64_t> connections_{0};

@@ -70,6 +70,11 @@ struct SyncChannel {
   unsigned threshold = 3;              // ip_vs sync_threshold (packets)
   unsigned period = 50;                // ip_vs sync_period (packets)
   int wake_fd = -1;                    // eventfd the dataplane polls (set by the engine)
+  // Full resync: the sync thread asks the dataplane to queue its whole table
+  // (a peer asked for it); the dataplane clears it when done.
+  std::atomic<bool> resync_requested{false};
+  std::atomic<uint64_t> resyncs{0};         // dumps completed
+  std::atomic<uint64_t> resync_entries{0};  // entries queued by them
 };
 
 }  // namespace lvsd::forwarding::userspace

@@ -4,7 +4,10 @@
 # instance. N long-lived TCP connections through the VIP with NAT (echo
 # service on port 7) and N with DR (port 9), then host death of the master
 # (SIGKILL lvsd and its link down at once): dir2 takes the VIPs and every
-# connection sends and receives again, no reset, no hang.
+# connection sends and receives again, no reset, no hang. Then failback: dir1
+# comes back with an empty table, asks dir2 for its whole table
+# (sync.full_resync, an lvsd extension) and preempts; every connection works
+# again through dir1. Sync runs authenticated (sync.auth, HMAC-SHA256).
 #   env: N (default 250 per method)
 set -euo pipefail
 
@@ -63,8 +66,11 @@ vrrp:
 sync:
   interface: eth0
   role: {follow: VI_1}
+  full_resync: true
+  auth: {key_file: $LAB_DIR/sync.key}
 YAML
 }
+echo "lab-sync-key-$RANDOM$RANDOM" >"$LAB_DIR/sync.key"
 write_config dir1 150
 write_config dir2 100
 lab_bg dir1 "$LAB_DIR/lvsd-dir1.log" "$LVSD" --config "$LAB_DIR/dir1.yaml" --status-socket "$LAB_DIR/dir1.sock"
@@ -80,9 +86,9 @@ assert_eq "$(ctl dir1 --json sync | jq -c '[.sending, .receiving]')" "[true,fals
 assert_eq "$(ctl dir2 --json sync | jq -c '[.sending, .receiving]')" "[false,true]" "dir2 receives"
 
 rm -f "$LAB_DIR/go"
-lab_bg client "$LAB_DIR/nat.out" "$HOLDER" 192.0.2.200 7 "$N" "$LAB_DIR/go" 30
+lab_bg client "$LAB_DIR/nat.out" "$HOLDER" 192.0.2.200 7 "$N" "$LAB_DIR/go" 30 "$LAB_DIR/go2"
 NAT_PID=$LAB_LAST_PID
-lab_bg client "$LAB_DIR/dr.out" "$HOLDER" 192.0.2.201 9 "$N" "$LAB_DIR/go" 30
+lab_bg client "$LAB_DIR/dr.out" "$HOLDER" 192.0.2.201 9 "$N" "$LAB_DIR/go" 30 "$LAB_DIR/go2"
 DR_PID=$LAB_LAST_PID
 LAB_WAIT_TIMEOUT=30 lab_wait_for grep -q '^ready' "$LAB_DIR/nat.out" || { dump; fail "NAT holder not ready"; }
 LAB_WAIT_TIMEOUT=30 lab_wait_for grep -q '^ready' "$LAB_DIR/dr.out" || { dump; fail "DR holder not ready"; }
@@ -94,6 +100,7 @@ want=$((2 * N))
 LAB_WAIT_TIMEOUT=10 lab_wait_for sh -c "[ \$('$LVSCTL' --socket '$LAB_DIR/dir2.sock' --json forwarding | jq .engine.connections) -ge $want ]" ||
   { ctl dir2 --json sync; fail "dir2 did not receive the connections"; }
 pass "dir2's table holds $(ctl dir2 --json forwarding | jq .engine.connections) synced connections"
+assert_eq "$(ctl dir2 --json sync | jq -c '[.auth.enabled, .auth.failed]')" "[true,0]" "authenticated sync, no failures"
 
 # Host death of the master.
 t0=$(date +%s%N)
@@ -104,8 +111,22 @@ LAB_WAIT_TIMEOUT=10 lab_wait_for sh -c "[ \"\$('$LVSCTL' --socket '$LAB_DIR/dir2
 t1=$(date +%s%N)
 pass "dir2 is master $(((t1 - t0) / 1000000)) ms after the kill"
 touch "$LAB_DIR/go"
+LAB_WAIT_TIMEOUT=40 lab_wait_for sh -c "grep -q '^ok' '$LAB_DIR/nat.out' && grep -q '^ok' '$LAB_DIR/dr.out'" ||
+  fail "holders did not report after the failover"
+assert_eq "$(grep '^ok' "$LAB_DIR/nat.out" | head -1)" "ok $N reset 0 timeout 0 lost 0" "every NAT connection works after the failover"
+assert_eq "$(grep '^ok' "$LAB_DIR/dr.out" | head -1)" "ok $N reset 0 timeout 0 lost 0" "every DR connection works after the failover"
+
+# Failback: dir1 returns empty, gets dir2's table, preempts.
+lab_exec dir1 ip link set eth0 up
+lab_bg dir1 "$LAB_DIR/lvsd-dir1b.log" "$LVSD" --config "$LAB_DIR/dir1.yaml" --status-socket "$LAB_DIR/dir1.sock"
+LAB_WAIT_TIMEOUT=15 lab_wait_for sh -c "[ \"\$('$LVSCTL' --socket '$LAB_DIR/dir1.sock' --json vrrp | jq -r '.instances[0].state' | tr A-Z a-z)\" = master ]" ||
+  { tail -n 30 "$LAB_DIR/lvsd-dir1b.log"; fail "dir1 did not take the VIPs back"; }
+n1=$(ctl dir1 --json forwarding | jq .engine.connections)
+[ "$n1" -ge "$want" ] || { ctl dir1 --json sync; ctl dir2 --json sync; fail "dir1 got $n1 of $want connections back"; }
+pass "dir1 is master again and holds $n1 connections from dir2's full resync"
+touch "$LAB_DIR/go2"
 wait "$NAT_PID" 2>/dev/null || true
 wait "$DR_PID" 2>/dev/null || true
-assert_contains "$(cat "$LAB_DIR/nat.out")" "ok $N reset 0 timeout 0" "every NAT connection works after the failover"
-assert_contains "$(cat "$LAB_DIR/dr.out")" "ok $N reset 0 timeout 0" "every DR connection works after the failover"
+assert_eq "$(grep '^ok' "$LAB_DIR/nat.out" | tail -1)" "ok $N reset 0 timeout 0 lost 0" "every NAT connection works after the failback"
+assert_eq "$(grep '^ok' "$LAB_DIR/dr.out" | tail -1)" "ok $N reset 0 timeout 0 lost 0" "every DR connection works after the failback"
 echo "sync_failover: all passed"

@@ -1,12 +1,13 @@
 // conn_holder: holds N TCP connections to ADDR:PORT (an echo service) and
 // checks that each one still works after an event (a director failover).
-//   conn_holder ADDR PORT N TRIGGER_FILE [TIMEOUT_S]
+//   conn_holder ADDR PORT N TRIGGER_FILE [TIMEOUT_S [TRIGGER_FILE2 ...]]
 // Phase 1: connect N connections (one after the other), send "hello <i>\n"
 // on each and expect it echoed; print "ready <ok>" (stdout, flushed).
 // Phase 2: wait until TRIGGER_FILE exists (at most TIMEOUT_S, default 60),
 // then send "again <i>\n" on every connection and expect it back within
-// TIMEOUT_S. Prints "ok <n> reset <n> timeout <n> lost <n>" and exits 0 only
-// when all N connections answered.
+// TIMEOUT_S. Prints "ok <n> reset <n> timeout <n> lost <n>"; then the same
+// for each further trigger file. Exits 0 only when all N connections answered
+// every time.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -113,23 +114,33 @@ int main(int argc, char** argv) {
   std::printf("ready %d connected %d\n", ok1, connected);
   std::fflush(stdout);
 
-  struct stat st;
-  const auto until = Clock::now() + std::chrono::duration<double>(timeout_s);
-  while (stat(trigger, &st) != 0 && Clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-
-  exchange(conns, "again", timeout_s);
-  int ok = 0, reset = 0, tmo = 0, lost = 0;
-  for (auto& c : conns) {
-    if (c.fd < 0) {
-      ++lost;
-      continue;
+  // One exchange per trigger file: argv[4], then argv[6...] (e.g. after a
+  // failover, then after a failback).
+  std::vector<const char*> triggers = {trigger};
+  for (int i = 6; i < argc; ++i)
+    triggers.push_back(argv[i]);
+  bool all_ok = true;
+  for (const char* t : triggers) {
+    struct stat st;
+    const auto until = Clock::now() + std::chrono::duration<double>(timeout_s);
+    while (stat(t, &st) != 0 && Clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    exchange(conns, "again", timeout_s);
+    int ok = 0, reset = 0, tmo = 0, lost = 0;
+    for (auto& c : conns) {
+      if (c.fd < 0) {
+        ++lost;
+        continue;
+      }
+      ok += c.state == Conn::ok;
+      reset += c.state == Conn::reset;
+      tmo += c.state == Conn::timeout;
     }
-    ok += c.state == Conn::ok;
-    reset += c.state == Conn::reset;
-    tmo += c.state == Conn::timeout;
-    close(c.fd);
+    std::printf("ok %d reset %d timeout %d lost %d\n", ok, reset, tmo, lost);
+    std::fflush(stdout);
+    all_ok = all_ok && ok == n;
   }
-  std::printf("ok %d reset %d timeout %d lost %d\n", ok, reset, tmo, lost);
-  return ok == n ? 0 : 1;
+  for (auto& c : conns)
+    if (c.fd >= 0) close(c.fd);
+  return all_ok ? 0 : 1;
 }

@@ -64,5 +64,33 @@ TEST(SyncWorker, RecordsSurviveTheWire) {
   }
 }
 
+TEST(SyncWorker, AuthenticatedMessagesVerifyAndPlainPeersDropThem) {
+  MessageBuilder b(7);
+  ASSERT_EQ(b.add(SyncWorker::to_conn(record(0, false))), MessageBuilder::AddResult::added);
+  std::vector<std::byte> msg(b.bytes().begin(), b.bytes().end());
+  const std::size_t plain = msg.size();
+  SyncWorker::append_auth("s3cret", msg);
+  ASSERT_EQ(msg.size(), plain + kAuthTrailer);
+
+  std::span<const std::byte> ok(msg);
+  ASSERT_TRUE(SyncWorker::check_auth("s3cret", ok));
+  EXPECT_EQ(ok.size(), plain);
+  EXPECT_TRUE(decode(ok, DecodeOptions{7, {}}).ok());
+
+  std::span<const std::byte> wrong_key(msg);
+  EXPECT_FALSE(SyncWorker::check_auth("other", wrong_key));
+  auto tampered = msg;
+  tampered[20] ^= std::byte{1};
+  std::span<const std::byte> t(tampered);
+  EXPECT_FALSE(SyncWorker::check_auth("s3cret", t));
+  std::span<const std::byte> unsigned_msg(msg.data(), plain);
+  EXPECT_FALSE(SyncWorker::check_auth("s3cret", unsigned_msg));
+  // A plain ip_vs receiver (the kernel's rules) drops the signed message:
+  // its size field does not cover the trailer.
+  DecodeResult r = decode(std::span<const std::byte>(msg), DecodeOptions{7, {}});
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(*r.error, DropReason::size_mismatch);
+}
+
 }  // namespace
 }  // namespace lvsd::sync
