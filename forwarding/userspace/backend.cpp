@@ -350,6 +350,7 @@ std::map<std::string, uint64_t> UserspaceBackend::engine_counters() const {
   m["tx_l2"] = get(tx.l2_sent);
   m["tx_raw"] = get(tx.raw_sent);
   m["tx_errors"] = get(tx.send_errors);
+  m["verdict_errors"] = dataplane_->verdict_errors();
   m["steering_ok"] = steering_installed_ && steering_error_.empty() ? 1 : 0;
   return m;
 }

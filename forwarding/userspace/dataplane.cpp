@@ -95,6 +95,13 @@ NfQueue::Counters Dataplane::queue_counters() const {
   return sum;
 }
 
+uint64_t Dataplane::verdict_errors() const {
+  uint64_t n = 0;
+  for (const auto& q : queues_)
+    n += q->send_errors();
+  return n;
+}
+
 void Dataplane::transmit(const Decision& d) {
   if (d.tx == TxKind::l2) {
     sockaddr_ll sll{};

@@ -82,6 +82,13 @@ std::unique_ptr<NfQueue> NfQueue::open(const NfQueueOptions& options, std::error
   // SO_RCVBUFFORCE needs CAP_NET_ADMIN, which binding a queue needs anyway.
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  // A batch of verdicts is one sendmsg: it must fit the socket's send buffer
+  // (default ~208 KiB), or the whole batch fails with EMSGSIZE and its
+  // packets stay queued for good. Verdicts carrying GSO packets are up to
+  // 64 KiB each.
+  int sndbuf = static_cast<int>(2 * kTxBuffer);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   if (!send_config(q->nl_, options.queue, options, ec)) return nullptr;
   ec.clear();
   return q;
@@ -163,7 +170,10 @@ void NfQueue::verdict(uint32_t id, Verdict v, std::span<const uint8_t> payload, 
 
 void NfQueue::flush() {
   if (tx_used_ == 0) return;
-  if (mnl_socket_sendto(nl_, tx_.data(), tx_used_) < 0) ++counters_.send_errors;
+  if (mnl_socket_sendto(nl_, tx_.data(), tx_used_) < 0) {
+    ++counters_.send_errors;
+    send_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
   tx_used_ = 0;
 }
 

@@ -13,6 +13,7 @@
 // kernel, /proc/net/netfilter/nfnetlink_queue) instead of failing recv().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -85,6 +86,8 @@ class NfQueue {
     uint64_t verdicts = 0;
   };
   const Counters& counters() const { return counters_; }
+  // Failed verdict batches (readable from any thread).
+  uint64_t send_errors() const { return send_errors_.load(std::memory_order_relaxed); }
 
  private:
   explicit NfQueue(const NfQueueOptions& options);
@@ -100,6 +103,7 @@ class NfQueue {
   std::size_t tx_used_ = 0;
   QueuedPacket current_;
   Counters counters_;
+  std::atomic<uint64_t> send_errors_{0};
 };
 
 }  // namespace lvsd::forwarding::userspace
