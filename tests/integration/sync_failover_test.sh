@@ -102,10 +102,17 @@ LAB_WAIT_TIMEOUT=10 lab_wait_for sh -c "[ \$('$LVSCTL' --socket '$LAB_DIR/dir2.s
 pass "dir2's table holds $(ctl dir2 --json forwarding | jq .engine.connections) synced connections"
 assert_eq "$(ctl dir2 --json sync | jq -c '[.auth.enabled, .auth.failed]')" "[true,0]" "authenticated sync, no failures"
 
+# The harder case the kernel's 2 s flush loses: the master dies right after
+# the newest connections opened. 100 more connections, and the kill as soon
+# as their last echo came back.
+lab_bg client "$LAB_DIR/late.out" "$HOLDER" 192.0.2.200 7 100 "$LAB_DIR/go" 30
+LATE_PID=$LAB_LAST_PID
+for _ in $(seq 3000); do grep -q '^ready' "$LAB_DIR/late.out" 2>/dev/null && break; sleep 0.005; done
 # Host death of the master.
 t0=$(date +%s%N)
 kill -KILL "$PID1"
 lab_exec dir1 ip link set eth0 down
+grep -q '^ready 100' "$LAB_DIR/late.out" || fail "late connections not ready: $(cat "$LAB_DIR/late.out")"
 LAB_WAIT_TIMEOUT=10 lab_wait_for sh -c "[ \"\$('$LVSCTL' --socket '$LAB_DIR/dir2.sock' --json vrrp | jq -r '.instances[0].state' | tr A-Z a-z)\" = master ]" ||
   { dump; fail "dir2 did not take over"; }
 t1=$(date +%s%N)
@@ -115,6 +122,8 @@ LAB_WAIT_TIMEOUT=40 lab_wait_for sh -c "grep -q '^ok' '$LAB_DIR/nat.out' && grep
   fail "holders did not report after the failover"
 assert_eq "$(grep '^ok' "$LAB_DIR/nat.out" | head -1)" "ok $N reset 0 timeout 0 lost 0" "every NAT connection works after the failover"
 assert_eq "$(grep '^ok' "$LAB_DIR/dr.out" | head -1)" "ok $N reset 0 timeout 0 lost 0" "every DR connection works after the failover"
+wait "$LATE_PID" 2>/dev/null || true
+assert_eq "$(grep '^ok' "$LAB_DIR/late.out")" "ok 100 reset 0 timeout 0 lost 0" "100 connections opened just before the master died work too"
 
 # Failback: dir1 returns empty, gets dir2's table, preempts.
 lab_exec dir1 ip link set eth0 up
