@@ -7,7 +7,9 @@
 # connection sends and receives again, no reset, no hang. Then failback: dir1
 # comes back with an empty table, asks dir2 for its whole table
 # (sync.full_resync, an lvsd extension) and preempts; every connection works
-# again through dir1. Sync runs authenticated (sync.auth, HMAC-SHA256).
+# again through dir1. Sync runs authenticated (sync.auth, HMAC-SHA256). Two
+# harder cases on the way: 18 s of sparse traffic with a 10 s timeout before
+# the failover, and 100 connections opened just before the master dies.
 #   env: N (default 250 per method)
 set -euo pipefail
 
@@ -49,6 +51,7 @@ global:
 forwarding:
   backend: userspace
   userspace: {queues: 1}
+  timeouts: {tcp: 10s}
 services:
   - {name: echo-nat, address: 192.0.2.200, port: 7, scheduler: rr, method: nat,
      realservers: [{address: 192.0.2.21}, {address: 192.0.2.22}, {address: 192.0.2.23}]}
@@ -86,9 +89,9 @@ assert_eq "$(ctl dir1 --json sync | jq -c '[.sending, .receiving]')" "[true,fals
 assert_eq "$(ctl dir2 --json sync | jq -c '[.sending, .receiving]')" "[false,true]" "dir2 receives"
 
 rm -f "$LAB_DIR/go"
-lab_bg client "$LAB_DIR/nat.out" "$HOLDER" 192.0.2.200 7 "$N" "$LAB_DIR/go" 30 "$LAB_DIR/go2"
+lab_bg client "$LAB_DIR/nat.out" "$HOLDER" 192.0.2.200 7 "$N" "$LAB_DIR/r1" 30 "$LAB_DIR/r2" "$LAB_DIR/r3" "$LAB_DIR/go" "$LAB_DIR/go2"
 NAT_PID=$LAB_LAST_PID
-lab_bg client "$LAB_DIR/dr.out" "$HOLDER" 192.0.2.201 9 "$N" "$LAB_DIR/go" 30 "$LAB_DIR/go2"
+lab_bg client "$LAB_DIR/dr.out" "$HOLDER" 192.0.2.201 9 "$N" "$LAB_DIR/r1" 30 "$LAB_DIR/r2" "$LAB_DIR/r3" "$LAB_DIR/go" "$LAB_DIR/go2"
 DR_PID=$LAB_LAST_PID
 LAB_WAIT_TIMEOUT=30 lab_wait_for grep -q '^ready' "$LAB_DIR/nat.out" || { dump; fail "NAT holder not ready"; }
 LAB_WAIT_TIMEOUT=30 lab_wait_for grep -q '^ready' "$LAB_DIR/dr.out" || { dump; fail "DR holder not ready"; }
@@ -101,6 +104,18 @@ LAB_WAIT_TIMEOUT=10 lab_wait_for sh -c "[ \$('$LVSCTL' --socket '$LAB_DIR/dir2.s
   { ctl dir2 --json sync; fail "dir2 did not receive the connections"; }
 pass "dir2's table holds $(ctl dir2 --json forwarding | jq .engine.connections) synced connections"
 assert_eq "$(ctl dir2 --json sync | jq -c '[.auth.enabled, .auth.failed]')" "[true,0]" "authenticated sync, no failures"
+
+# The harder case of connections alive on the master for longer than the
+# standby's timeout (10 s here) with few packets: one exchange every 6 s, 18 s
+# in all. The standby's copies survive because the master re-sends an entry
+# when half its timeout passed since the last send.
+for r in r1 r2 r3; do
+  sleep 6
+  touch "$LAB_DIR/$r"
+done
+LAB_WAIT_TIMEOUT=20 lab_wait_for sh -c "[ \$(grep -c '^ok' '$LAB_DIR/nat.out') -ge 3 ] && [ \$(grep -c '^ok' '$LAB_DIR/dr.out') -ge 3 ]" ||
+  fail "sparse exchanges did not complete"
+assert_eq "$(grep '^ok' "$LAB_DIR/nat.out" | sed -n 3p)" "ok $N reset 0 timeout 0 lost 0" "18 s of sparse traffic (NAT), timeout 10 s"
 
 # The harder case the kernel's 2 s flush loses: the master dies right after
 # the newest connections opened. 100 more connections, and the kill as soon
@@ -118,10 +133,10 @@ LAB_WAIT_TIMEOUT=10 lab_wait_for sh -c "[ \"\$('$LVSCTL' --socket '$LAB_DIR/dir2
 t1=$(date +%s%N)
 pass "dir2 is master $(((t1 - t0) / 1000000)) ms after the kill"
 touch "$LAB_DIR/go"
-LAB_WAIT_TIMEOUT=40 lab_wait_for sh -c "grep -q '^ok' '$LAB_DIR/nat.out' && grep -q '^ok' '$LAB_DIR/dr.out'" ||
+LAB_WAIT_TIMEOUT=40 lab_wait_for sh -c "[ \$(grep -c '^ok' '$LAB_DIR/nat.out') -ge 4 ] && [ \$(grep -c '^ok' '$LAB_DIR/dr.out') -ge 4 ]" ||
   fail "holders did not report after the failover"
-assert_eq "$(grep '^ok' "$LAB_DIR/nat.out" | head -1)" "ok $N reset 0 timeout 0 lost 0" "every NAT connection works after the failover"
-assert_eq "$(grep '^ok' "$LAB_DIR/dr.out" | head -1)" "ok $N reset 0 timeout 0 lost 0" "every DR connection works after the failover"
+assert_eq "$(grep '^ok' "$LAB_DIR/nat.out" | sed -n 4p)" "ok $N reset 0 timeout 0 lost 0" "every NAT connection works after the failover"
+assert_eq "$(grep '^ok' "$LAB_DIR/dr.out" | sed -n 4p)" "ok $N reset 0 timeout 0 lost 0" "every DR connection works after the failover"
 wait "$LATE_PID" 2>/dev/null || true
 assert_eq "$(grep '^ok' "$LAB_DIR/late.out")" "ok 100 reset 0 timeout 0 lost 0" "100 connections opened just before the master died work too"
 
