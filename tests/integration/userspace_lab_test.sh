@@ -7,6 +7,7 @@
 #     arp_announce=2) and answer the client directly;
 #   - persistence: every connection of the client sticks to one realserver;
 #   - UDP (NAT): datagrams reach the realservers and the answers come back;
+#   - a firewall-mark service (mark set by an operator's mangle rule);
 #   - TUN: the director sends IP-in-IP to the realserver (witnessed with
 #     tcpdump on the realserver: this kernel cannot decapsulate, the VM test
 #     does it end to end);
@@ -37,7 +38,10 @@ lab_start_http_all
 
 # Director: owns the VIPs, routes, sends no redirects (client and realservers
 # share the LAN).
-for vip in 200 201 202 203; do lab_exec dir1 ip addr add "192.0.2.$vip/32" dev eth0; done
+for vip in 200 201 202 203 205; do lab_exec dir1 ip addr add "192.0.2.$vip/32" dev eth0; done
+# The operator marks traffic for a firewall-mark service (mangle PREROUTING,
+# before lvsd's own chain there).
+lab_exec dir1 iptables -t mangle -A PREROUTING -d 192.0.2.205/32 -p tcp --dport 80 -j MARK --set-mark 5
 lab_exec dir1 sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
 # A rule of somebody else's, which must survive lvsd.
 lab_exec dir1 iptables -t raw -A PREROUTING -s 198.51.100.0/24 -j ACCEPT
@@ -88,6 +92,10 @@ services:
     protocol: udp
     scheduler: rr
     realservers: [{address: 192.0.2.21}, {address: 192.0.2.22}, {address: 192.0.2.23}]
+  - name: marked
+    fwmark: 5
+    scheduler: rr
+    realservers: [{address: 192.0.2.21, port: 80}, {address: 192.0.2.22, port: 80}]
   - name: tun
     address: 192.0.2.203
     port: 80
@@ -102,7 +110,7 @@ ctl() { "$LVSCTL" --socket "$SOCK" "$@"; }
 lab_bg dir1 "$LAB_DIR/lvsd.log" "$LVSD" --config "$CONFIG" --status-socket "$SOCK"
 LVSD_PID=$LAB_LAST_PID
 lab_wait_for test -S "$SOCK" || { cat "$LAB_DIR/lvsd.log"; fail "lvsd did not start"; }
-lab_wait_for sh -c "'$LVSCTL' --socket '$SOCK' --json services | jq -e '.services | length == 5' >/dev/null" ||
+lab_wait_for sh -c "'$LVSCTL' --socket '$SOCK' --json services | jq -e '.services | length == 6' >/dev/null" ||
   { cat "$LAB_DIR/lvsd.log"; fail "services not programmed"; }
 pass "lvsd runs the userspace engine"
 
@@ -128,6 +136,12 @@ declare -A dr=()
 for i in $(seq 9); do r=$(get 192.0.2.201); dr[$r]=$((${dr[$r]:-0} + 1)); done
 summary=$(for k in "${!dr[@]}"; do echo "$k=${dr[$k]}"; done | sort | tr '\n' ' ')
 assert_eq "$summary" "rs1=3 rs2=3 rs3=3 " "DR rr: 9 connections spread 3/3/3"
+
+# --- fwmark service (NAT): the mark set by the operator's rule selects it
+declare -A fm=()
+for i in $(seq 6); do r=$(get 192.0.2.205); fm[$r]=$((${fm[$r]:-0} + 1)); done
+summary=$(for k in "${!fm[@]}"; do echo "$k=${fm[$k]}"; done | sort | tr '\n' ' ')
+assert_eq "$summary" "rs1=3 rs2=3 " "fwmark service: 6 connections spread 3/3"
 
 # --- persistence
 declare -A st=()
