@@ -192,14 +192,40 @@ void UserspaceBackend::resolver_loop() {
   while (!resolver_stop_) {
     // Which addresses need what (DR: the MAC; TUN: route, MTU, source).
     std::map<Address, bool> wanted;
+    std::map<Address, std::set<Address>> vips_of;  // DR/TUN realserver -> its VIPs
     for (const auto& [k, e] : plan_.services)
-      for (const auto& [dk, d] : e.dests)
+      for (const auto& [dk, d] : e.dests) {
         wanted[d.address] = wanted[d.address] || d.method == Method::dr;
+        if (d.method != Method::nat && !k.is_fwmark()) vips_of[d.address].insert(k.address);
+      }
     lock.unlock();
     std::map<Address, L2Info> fresh;
     for (const auto& [addr, want_mac] : wanted)
       fresh[addr] = resolver.resolve(addr, want_mac);
+    // The "ARP problem": a DR/TUN realserver answering ARP for its VIP takes
+    // the clients away from the director. Asked again at every refresh,
+    // logged when it starts and when it stops.
+    std::set<std::pair<Address, Address>> problems;
+    for (const auto& [rs, vips] : vips_of) {
+      const L2Info& li = fresh[rs];
+      if (!li.mac_ok || !rs.is_v4()) continue;
+      for (const auto& vip : vips)
+        if (realserver_answers_arp(li.ifindex, li.mac, li.source, vip, 100))
+          problems.insert({rs, vip});
+    }
     lock.lock();
+    for (const auto& p : problems)
+      if (!arp_problems_.count(p))
+        spdlog::warn(
+            "event=userspace_arp_problem realserver={} vip={} hint=\"the realserver answers ARP "
+            "for "
+            "the VIP: set arp_ignore=1 and arp_announce=2 there (docs/userspace.md)\"",
+            p.first.to_string(), p.second.to_string());
+    for (const auto& p : arp_problems_)
+      if (!problems.count(p))
+        spdlog::info("event=userspace_arp_problem_gone realserver={} vip={}", p.first.to_string(),
+                     p.second.to_string());
+    arp_problems_ = std::move(problems);
     bool all_ok = true;
     for (const auto& [addr, info] : fresh) {
       bool ok = info.route_ok && (!wanted[addr] || info.mac_ok);
@@ -351,6 +377,10 @@ std::map<std::string, uint64_t> UserspaceBackend::engine_counters() const {
   m["tx_raw"] = get(tx.raw_sent);
   m["tx_errors"] = get(tx.send_errors);
   m["verdict_errors"] = dataplane_->verdict_errors();
+  {
+    std::lock_guard lock(mu_);
+    m["arp_problems"] = arp_problems_.size();
+  }
   m["steering_ok"] = steering_installed_ && steering_error_.empty() ? 1 : 0;
   return m;
 }

@@ -75,7 +75,8 @@ class UserspaceBackend : public Backend {
   ForwardingPlan plan_;
   Timeouts timeouts_;
   std::map<Address, L2Info> l2_;
-  std::set<std::string> accept_local_;  // interfaces set up for NAT replies
+  std::set<std::string> accept_local_;                  // interfaces set up for NAT replies
+  std::set<std::pair<Address, Address>> arp_problems_;  // (realserver, VIP) answering ARP
   uint64_t published_ = 0;
   bool dirty_ = false;
 

@@ -1,8 +1,17 @@
 #include "forwarding/userspace/l2_resolver.hpp"
 
+#include <arpa/inet.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/neighbour.h>
 #include <net/if.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <sys/socket.h>
+#include <chrono>
 
 #include <cstring>
 
@@ -126,6 +135,65 @@ L2Info L2Resolver::resolve(const Address& address, bool want_mac) {
   }
   nl_addr_put(dst);
   return info;
+}
+
+bool realserver_answers_arp(int ifindex, const std::array<uint8_t, 6>& rs_mac,
+                            const Address& source, const Address& vip, int timeout_ms) {
+  if (!source.is_v4() || !vip.is_v4() || ifindex <= 0) return false;
+  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
+  if (fd < 0) return false;
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ARP);
+  sll.sll_ifindex = ifindex;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
+    close(fd);
+    return false;
+  }
+  // Our MAC for the sender hardware address.
+  ifreq ifr{};
+  char name[IF_NAMESIZE] = {};
+  if (if_indextoname(static_cast<unsigned>(ifindex), name) == nullptr) {
+    close(fd);
+    return false;
+  }
+  std::memcpy(ifr.ifr_name, name, strnlen(name, IF_NAMESIZE - 1));
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+    close(fd);
+    return false;
+  }
+  // RFC 826 request: who has `vip`? tell `source`.
+  uint8_t req[28] = {0, 1, 8, 0, 6, 4, 0, 1};
+  std::memcpy(req + 8, ifr.ifr_hwaddr.sa_data, 6);
+  auto src = source.to_v4().to_bytes();
+  auto tgt = vip.to_v4().to_bytes();
+  std::memcpy(req + 14, src.data(), 4);
+  std::memcpy(req + 24, tgt.data(), 4);
+  sockaddr_ll to = sll;
+  to.sll_halen = 6;
+  std::memcpy(to.sll_addr, rs_mac.data(), 6);
+  bool answered = false;
+  if (sendto(fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof req) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!answered) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
+      if (left <= 0) break;
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      uint8_t buf[64];
+      ssize_t n;
+      while ((n = recv(fd, buf, sizeof buf, 0)) >= 28) {
+        // A reply (op 2) from the realserver's MAC claiming the VIP.
+        if (buf[6] == 0 && buf[7] == 2 && std::memcmp(buf + 8, rs_mac.data(), 6) == 0 &&
+            std::memcmp(buf + 14, tgt.data(), 4) == 0)
+          answered = true;
+      }
+    }
+  }
+  close(fd);
+  return answered;
 }
 
 }  // namespace lvsd::forwarding::userspace

@@ -46,4 +46,11 @@ class L2Resolver {
 
 std::string format_mac(const std::array<uint8_t, 6>& mac);
 
+// The classic "ARP problem" of DR/TUN: asks the realserver (by unicast ARP
+// to its MAC, from `source` on `ifindex`) who has `vip`, and says whether it
+// answered within `timeout_ms` (it must not: arp_ignore/arp_announce).
+// Returns false as well when the probe cannot be sent.
+bool realserver_answers_arp(int ifindex, const std::array<uint8_t, 6>& rs_mac,
+                            const Address& source, const Address& vip, int timeout_ms);
+
 }  // namespace lvsd::forwarding::userspace

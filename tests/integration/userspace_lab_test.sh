@@ -8,6 +8,7 @@
 #   - persistence: every connection of the client sticks to one realserver;
 #   - UDP (NAT): datagrams reach the realservers and the answers come back;
 #   - a firewall-mark service (mark set by an operator's mangle rule);
+#   - a DR realserver that answers ARP for the VIP is reported (warning);
 #   - TUN: the director sends IP-in-IP to the realserver (witnessed with
 #     tcpdump on the realserver: this kernel cannot decapsulate, the VM test
 #     does it end to end);
@@ -136,6 +137,16 @@ declare -A dr=()
 for i in $(seq 9); do r=$(get 192.0.2.201); dr[$r]=$((${dr[$r]:-0} + 1)); done
 summary=$(for k in "${!dr[@]}"; do echo "$k=${dr[$k]}"; done | sort | tr '\n' ' ')
 assert_eq "$summary" "rs1=3 rs2=3 rs3=3 " "DR rr: 9 connections spread 3/3/3"
+
+# --- the "ARP problem": rs1 starts answering ARP for the DR VIP; lvsd's
+# periodic probe (unicast ARP to each DR realserver) notices and warns.
+lab_exec rs1 sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0
+LAB_WAIT_TIMEOUT=15 lab_wait_for grep -q 'event=userspace_arp_problem realserver=192.0.2.21 vip=192.0.2.201' "$LAB_DIR/lvsd.log" ||
+  fail "no warning about rs1 answering ARP for the VIP"
+pass "lvsd warns that rs1 answers ARP for the DR VIP"
+lab_exec rs1 sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+assert_not_contains "$(grep userspace_arp_problem "$LAB_DIR/lvsd.log" | grep -v 192.0.2.21)" "userspace_arp_problem" \
+  "no warning about the realservers that ignore ARP for the VIP"
 
 # --- fwmark service (NAT): the mark set by the operator's rule selects it
 declare -A fm=()
