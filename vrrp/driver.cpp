@@ -1,6 +1,7 @@
 #include "vrrp/driver.hpp"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -59,7 +60,11 @@ struct Driver::Instance {
   ChannelEntry* channel = nullptr;
   bool multicast_member = false;
   std::optional<ip::address> source;
-  std::string fault;  // the interface's problem, "" = none
+  std::string fault;        // the interface's problem, "" = none
+  std::string track_fault;  // a weight-0 tracker's failure, "" = none
+  std::string fsm_fault;    // what the FSM was told ("" = no fault)
+  std::vector<TrackerStatus> trackers;
+  bool want_master = false;  // sync group: Master_Down_Timer expired, held back
   std::string last_send_error;
   std::optional<TimePoint> last_mismatch_log;
 };
@@ -160,6 +165,18 @@ void Driver::configure(std::vector<InstanceConfig> configs) {
   instances_ = std::move(next);
   for (Instance* i : fresh)
     evaluate(*i);
+  // Groups whose membership changed: re-derive the faults and common state.
+  std::set<std::string> groups;
+  for (auto& i : instances_)
+    if (!i->cfg.sync_group.empty()) groups.insert(i->cfg.sync_group);
+  for (auto it = group_state_.begin(); it != group_state_.end();) {
+    it = groups.count(it->first) ? std::next(it) : group_state_.erase(it);
+  }
+  for (const auto& g : groups) {
+    for (Instance* m : group_members(g))
+      apply_fault(*m);
+    update_group_state(g, "configuration");
+  }
   publish();
 }
 
@@ -314,6 +331,7 @@ void Driver::evaluate(Instance& i) {
                      quote(fault));
       }
       i.fault = fault;
+      apply_tracking(i);  // a sync group's other members follow the fault
       return;
     }
     InstanceParams p = c.fsm;
@@ -321,8 +339,10 @@ void Driver::evaluate(Instance& i) {
     i.fsm.emplace(p);
     i.source = src;
     log_report(i, "clear_stale", i.vips.clear_stale(addresses_));
-    if (!fault.empty()) execute(i, i.fsm->fault(now, fault));
     i.fault = fault;
+    // Trackers first: the instance starts with its effective priority (its
+    // Skew_Time depends on it) and in Fault when a tracker says so.
+    apply_tracking(i);
     execute(i, i.fsm->start(now));
     return;
   }
@@ -334,14 +354,183 @@ void Driver::evaluate(Instance& i) {
     i.source = src;
     execute(i, i.fsm->reconfigure(now, p));
   }
-  if (fault != i.fault) {
-    i.fault = fault;
-    if (!fault.empty()) {
-      execute(i, i.fsm->fault(now, fault));
-    } else {
-      execute(i, i.fsm->fault_cleared(now));
+  i.fault = fault;
+  apply_tracking(i);
+}
+
+void Driver::apply_tracking(Instance& i) {
+  const auto lookup = [this](const Tracker& t) -> std::optional<TrackValue> {
+    if (t.kind == TrackKind::interface) {
+      // keepalived's track_interface: up means IFF_UP and IFF_RUNNING
+      // (carrier); a missing interface is down.
+      auto info = addresses_.interface(t.name);
+      return TrackValue{info && info->up && info->running, 0};
+    }
+    auto it = tracked_.find({t.kind, t.name});
+    if (it == tracked_.end()) return std::nullopt;
+    return it->second;
+  };
+  auto trackers = i.cfg.trackers;
+  if (!i.cfg.sync_group.empty()) {
+    // keepalived: a sync group member's tracker weights are set to 0, so that
+    // the members' priorities never diverge (which would make the group thrash).
+    for (auto& t : trackers)
+      t.weight = 0;
+  }
+  auto outcome = apply_trackers(i.cfg.fsm.priority, trackers, lookup);
+  i.trackers = std::move(outcome.trackers);
+  if (outcome.fault != i.track_fault) {
+    spdlog::log(outcome.fault.empty() ? spdlog::level::info : spdlog::level::warn,
+                "event=vrrp_track_fault instance={} fault={}", quote(i.cfg.name),
+                outcome.fault.empty() ? std::string("none") : quote(outcome.fault));
+    i.track_fault = outcome.fault;
+  }
+  std::uint8_t before = 0, after = 0;
+  if (i.fsm) {
+    // The priority before the fault state: leaving Fault restarts the timers
+    // with the new priority's Skew_Time.
+    before = i.fsm->effective_priority();
+    execute(i, i.fsm->set_priority(clock_.now(), outcome.priority));
+    after = i.fsm->effective_priority();
+  }
+  if (i.cfg.sync_group.empty()) {
+    apply_fault(i);
+  } else {
+    for (Instance* m : group_members(i.cfg.sync_group))
+      apply_fault(*m);
+  }
+  if (i.fsm && before != after) {
+    spdlog::info("event=vrrp_priority instance={} from={} to={}", quote(i.cfg.name), before, after);
+    // Re-advertise at once (keepalived does the same on a priority change):
+    // a preempting backup that now outranks us discards this advert (RFC
+    // 5798 6.4.2) and so takes over one Master_Down_Interval after the last
+    // advert it accepted, i.e. the switch-over starts now, not an interval
+    // later; a lower backup learns the new priority at once.
+    if (i.fsm->state() == State::master) {
+      send_advert(i, SendAdvert{after, i.cfg.fsm.advert_interval});
     }
   }
+}
+
+namespace {
+std::string own_fault_of(const std::string& interface_fault, const std::string& track) {
+  return !interface_fault.empty() ? interface_fault : track;
+}
+}  // namespace
+
+void Driver::apply_fault(Instance& i) {
+  if (!i.fsm) return;
+  std::string want = own_fault_of(i.fault, i.track_fault);
+  if (want.empty() && !i.cfg.sync_group.empty()) {
+    for (Instance* m : group_members(i.cfg.sync_group)) {
+      if (m == &i) continue;
+      // A member not evaluated yet (configure() in progress) has no fault.
+      if (!own_fault_of(m->fault, m->track_fault).empty()) {
+        want = "sync group " + i.cfg.sync_group + ": " + m->cfg.name + " in fault";
+        break;
+      }
+    }
+  }
+  if (want == i.fsm_fault) return;
+  i.fsm_fault = want;
+  const TimePoint now = clock_.now();
+  if (!want.empty()) {
+    execute(i, i.fsm->fault(now, want));
+  } else {
+    execute(i, i.fsm->fault_cleared(now));
+  }
+}
+
+// ------------------------------------------------------------ sync groups
+
+std::vector<Driver::Instance*> Driver::group_members(const std::string& group) {
+  std::vector<Instance*> out;
+  if (group.empty()) return out;
+  for (auto& p : instances_) {
+    if (p && p->cfg.sync_group == group) out.push_back(p.get());
+  }
+  return out;
+}
+
+bool Driver::group_can_go_master(Instance& i) {
+  const TimePoint now = clock_.now();
+  for (Instance* m : group_members(i.cfg.sync_group)) {
+    if (m == &i || !m->fsm || m->want_master) continue;
+    if (m->fsm->state() != State::backup) continue;
+    const auto d = m->fsm->timer_deadline(TimerId::master_down);
+    if (!d || *d > now) return false;  // it still hears its master
+  }
+  return true;
+}
+
+void Driver::follow(Instance& i, State from, State to) {
+  const TimePoint now = clock_.now();
+  const std::string why = "sync group " + i.cfg.sync_group + ": " + i.cfg.name + " became " +
+                          std::string(to_string(to));
+  for (Instance* m : group_members(i.cfg.sync_group)) {
+    if (m == &i || !m->fsm) continue;
+    if (to == State::master) {
+      execute(*m, m->fsm->sync_master(now, why));
+    } else if (from == State::master && to == State::backup) {
+      execute(*m, m->fsm->sync_backup(now, why));
+    }
+  }
+}
+
+void Driver::update_group_state(const std::string& group, const std::string& reason) {
+  const auto members = group_members(group);
+  if (members.empty()) return;
+  bool any_fault = false;
+  bool same = true;
+  std::optional<State> common;
+  for (Instance* m : members) {
+    // A member without an FSM is in Fault when its interface is unusable,
+    // else it is not evaluated yet (configure() in progress).
+    const State st = m->fsm                                           ? m->fsm->state()
+                     : own_fault_of(m->fault, m->track_fault).empty() ? State::initialize
+                                                                      : State::fault;
+    if (st == State::fault) any_fault = true;
+    if (!common) {
+      common = st;
+    } else if (*common != st) {
+      same = false;
+    }
+  }
+  State st{};
+  if (any_fault) {
+    st = State::fault;
+  } else if (same) {
+    st = *common;
+  } else {
+    return;  // members in transit
+  }
+  auto [it, inserted] = group_state_.try_emplace(group, State::initialize);
+  const State prev = it->second;
+  if (prev == st) return;
+  it->second = st;
+  spdlog::log(st == State::fault ? spdlog::level::warn : spdlog::level::info,
+              "event=vrrp_group_transition group={} from={} to={} reason={}", quote(group),
+              to_string(prev), to_string(st), quote(reason));
+  if (hooks_.on_group_transition) {
+    hooks_.on_group_transition(
+        GroupEvent{group, prev, st, reason, std::chrono::system_clock::now()});
+  }
+}
+
+void Driver::set_tracked(TrackKind kind, const std::string& name, TrackValue value) {
+  auto [it, inserted] = tracked_.try_emplace({kind, name}, value);
+  const bool changed = inserted || !(it->second == value);
+  it->second = value;
+  if (!changed || stopping_) return;
+  spdlog::info("event=vrrp_tracked kind={} name={} ok={} value={}", to_string(kind), quote(name),
+               value.ok, value.value);
+  for (auto& i : instances_) {
+    const bool uses =
+        std::any_of(i->cfg.trackers.begin(), i->cfg.trackers.end(),
+                    [&](const Tracker& t) { return t.kind == kind && t.name == name; });
+    if (uses) apply_tracking(*i);
+  }
+  publish();
 }
 
 // ----------------------------------------------------------------- actions
@@ -357,6 +546,7 @@ void Driver::execute(Instance& i, const Actions& actions) {
             [&](const SendAdvert& a) { adverts.push_back(a); },
             [&](const ArmTimer& a) {
               const auto id = a.id;
+              if (id == TimerId::master_down) i.want_master = false;
               std::weak_ptr<bool> alive = alive_;
               Instance* ip = &i;
               i.timers[static_cast<int>(id)]->arm(std::max(a.at - now, Duration::zero()),
@@ -370,6 +560,11 @@ void Driver::execute(Instance& i, const Actions& actions) {
               const auto at = std::chrono::system_clock::now();
               i.st.last_transition = TransitionRecord{t.from, t.to, t.reason, at};
               if (t.to == State::master) ++i.st.became_master;
+              i.want_master = false;
+              // Sync groups: followed once this event's actions are done
+              // (the group's own forced transitions are not followed again).
+              if (!i.cfg.sync_group.empty() && !following_)
+                pending_follow_.push_back({&i, t.from, t.to, t.reason});
               const std::uint8_t prio = i.fsm ? i.fsm->effective_priority() : i.cfg.fsm.priority;
               spdlog::log(t.to == State::fault ? spdlog::level::warn : spdlog::level::info,
                           "event=vrrp_transition instance={} interface={} vrid={} from={} to={} "
@@ -396,6 +591,16 @@ void Driver::execute(Instance& i, const Actions& actions) {
   }
   for (const auto& a : adverts)
     send_advert(i, a);
+  if (!following_ && !pending_follow_.empty()) {
+    following_ = true;
+    auto pending = std::move(pending_follow_);
+    pending_follow_.clear();
+    for (const auto& p : pending)
+      follow(*p.instance, p.from, p.to);
+    following_ = false;
+    for (const auto& p : pending)
+      update_group_state(p.instance->cfg.sync_group, p.instance->cfg.name + ": " + p.reason);
+  }
   if (stopping_) check_shutdown_done();
 }
 
@@ -456,6 +661,20 @@ void Driver::send_advert(Instance& i, const SendAdvert& a) {
 
 void Driver::on_timer(Instance& i, TimerId id) {
   if (!i.fsm) return;
+  if (id == TimerId::master_down && !i.cfg.sync_group.empty() && i.fsm->state() == State::backup) {
+    const auto d = i.fsm->timer_deadline(TimerId::master_down);
+    if (d && clock_.now() >= *d && !group_can_go_master(i)) {
+      // keepalived's vrrp_sync_can_goto_master: wait (still Backup) until
+      // every member can go; the last one to expire takes the group along.
+      if (!i.want_master) {
+        spdlog::info("event=vrrp_sync_wait instance={} group={}", quote(i.cfg.name),
+                     quote(i.cfg.sync_group));
+      }
+      i.want_master = true;
+      publish();
+      return;
+    }
+  }
   execute(i, i.fsm->timer_fired(clock_.now(), id));
   publish();
 }
@@ -600,6 +819,7 @@ void Driver::publish() {
     st.unicast = !i.cfg.unicast_peers.empty();
     st.source = i.source;
     st.running = i.fsm.has_value();
+    st.trackers = i.trackers;
     st.vips.clear();
     for (const auto& v : i.cfg.vips)
       st.vips.push_back(v.str());
@@ -620,6 +840,17 @@ void Driver::publish() {
   }
   for (const auto& [key, c] : channels_)
     s.channels.push_back(c->st);
+  std::map<std::string, GroupStatus> groups;
+  for (const auto& p : instances_) {
+    if (!p || p->cfg.sync_group.empty()) continue;
+    auto& g = groups[p->cfg.sync_group];
+    g.name = p->cfg.sync_group;
+    g.instances.push_back(p->cfg.name);
+    if (p->want_master) g.waiting.push_back(p->cfg.name);
+    if (auto it = group_state_.find(g.name); it != group_state_.end()) g.state = it->second;
+  }
+  for (auto& [name, g] : groups)
+    s.groups.push_back(std::move(g));
   std::lock_guard lock(status_mutex_);
   status_ = std::move(s);
 }

@@ -24,7 +24,27 @@
 //     each unicast peer;
 //   - on becoming master the VIPs are added and announced before the first
 //     advert goes out: the old master drops the VIPs when it hears that
-//     advert, and by then the LAN has been told where they went.
+//     advert, and by then the LAN has been told where they went;
+//   - trackers (tracking.hpp) set the effective priority and may fault the
+//     instance; the instance's own interface fault is reported first.
+//
+// Sync groups (keepalived's vrrp_sync_group, for the instances of one
+// director): members move together.
+//   - Trackers of a member have their weights set to 0 (a failure faults it),
+//     as keepalived does without sync_group_tracking_weight: differing
+//     priorities across members would make the group thrash.
+//   - A member in Fault (its interface or a tracker) holds every other member
+//     in Fault ("sync group G: member X in fault"); when no member has a
+//     fault of its own any more they all restart as Backup.
+//   - A member that becomes Master pulls the group's Backups to Master at
+//     once; a Master that steps down to Backup (a higher priority heard)
+//     pulls the group's other Masters to Backup (no priority 0: the peer's
+//     group follows its own member).
+//   - A Backup whose Master_Down_Timer expires becomes Master only if every
+//     other Backup member could too (its timer expired as well, or it is
+//     waiting likewise); otherwise it waits, still Backup, and the group goes
+//     Master when the last member's timer expires (keepalived's
+//     vrrp_sync_can_goto_master: prefer Backup to avoid thrashing).
 #pragma once
 
 #include <chrono>
@@ -43,6 +63,7 @@
 #include "vrrp/garp_schedule.hpp"
 #include "vrrp/instance_fsm.hpp"
 #include "vrrp/receive_path.hpp"
+#include "vrrp/tracking.hpp"
 #include "vrrp/transport.hpp"
 #include "vrrp/vip_set.hpp"
 
@@ -63,6 +84,12 @@ struct InstanceConfig {
   std::string password;                                 // v2, simple text
   bool v3_checksum_pseudo_header = true;
   GarpConfig garp;
+  // Tracked objects (tracking.hpp). Interfaces are watched by the driver
+  // (up and carrier, from the address manager's netlink view); services,
+  // files and scripts are fed in with Driver::set_tracked().
+  std::vector<Tracker> trackers;
+  // The sync group this instance belongs to ("" = none); see the header.
+  std::string sync_group;
   bool operator==(const InstanceConfig&) const = default;
 };
 
@@ -102,6 +129,7 @@ struct InstanceStatus {
   std::uint64_t announcements_sent = 0;  // gratuitous ARP / NA packets
   DropCounters drops;
   std::optional<TransitionRecord> last_transition;
+  std::vector<TrackerStatus> trackers;
 };
 
 // Packets of a channel that matched no instance.
@@ -113,9 +141,17 @@ struct ChannelStatus {
   DropCounters drops;          // dropped before an instance was known
 };
 
+struct GroupStatus {
+  std::string name;
+  std::vector<std::string> instances;
+  State state = State::initialize;   // the members' common state (Fault if any is)
+  std::vector<std::string> waiting;  // Backups whose Master_Down_Timer expired, held back
+};
+
 struct DriverStatus {
   std::vector<InstanceStatus> instances;  // in configuration order
   std::vector<ChannelStatus> channels;
+  std::vector<GroupStatus> groups;  // by name
 };
 
 struct TransitionEvent {
@@ -129,10 +165,20 @@ struct TransitionEvent {
   std::chrono::system_clock::time_point at{};
 };
 
+// A sync group reached a new common state.
+struct GroupEvent {
+  std::string group;
+  State from{};
+  State to{};
+  std::string reason;  // the member transition that completed it
+  std::chrono::system_clock::time_point at{};
+};
+
 class Driver {
  public:
   struct Hooks {
     std::function<void(const TransitionEvent&)> on_transition;
+    std::function<void(const GroupEvent&)> on_group_transition;
   };
 
   Driver(boost::asio::io_context& io, checkers::Clock& clock, Transport& transport,
@@ -153,6 +199,13 @@ class Driver {
   void shutdown(std::function<void()> done);
   bool stopped() const { return stopped_; }
 
+  // The state of a tracked service, file or script (interfaces are watched by
+  // the driver itself). Every instance tracking it recomputes its effective
+  // priority and tracker fault at once; a master re-advertises a changed
+  // priority at once, so a backup that now outranks it preempts without
+  // waiting for the next advert.
+  void set_tracked(TrackKind kind, const std::string& name, TrackValue value);
+
   // Thread-safe copy of the state after the last event.
   DriverStatus status() const;
 
@@ -165,6 +218,12 @@ class Driver {
   void stop_instance(Instance& i, bool resign_hold);
   void evaluate(Instance& i);
   void evaluate_all();
+  void apply_tracking(Instance& i);
+  void apply_fault(Instance& i);
+  std::vector<Instance*> group_members(const std::string& group);
+  bool group_can_go_master(Instance& i);
+  void follow(Instance& i, State from, State to);
+  void update_group_state(const std::string& group, const std::string& reason);
   void execute(Instance& i, const Actions& actions);
   void send_advert(Instance& i, const SendAdvert& a);
   void on_timer(Instance& i, TimerId id);
@@ -185,6 +244,19 @@ class Driver {
   Hooks hooks_;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::map<ChannelKey, std::unique_ptr<ChannelEntry>> channels_;
+  std::map<std::pair<TrackKind, std::string>, TrackValue> tracked_;
+  // Sync groups: transitions to follow once the current execute() is done,
+  // and whether a follow is running (its forced transitions are not
+  // followed again).
+  struct Pending {
+    Instance* instance;
+    State from;
+    State to;
+    std::string reason;
+  };
+  std::vector<Pending> pending_follow_;
+  bool following_ = false;
+  std::map<std::string, State> group_state_;
   bool stopping_ = false;
   bool stopped_ = false;
   std::function<void()> on_stopped_;

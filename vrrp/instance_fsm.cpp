@@ -380,6 +380,25 @@ Actions InstanceFsm::fault_cleared(TimePoint now) {
   return out;
 }
 
+Actions InstanceFsm::sync_master(TimePoint now, std::string reason) {
+  Actions out;
+  if (state_ != State::backup) return out;
+  become_master(out, now, std::move(reason));
+  return out;
+}
+
+Actions InstanceFsm::sync_backup(TimePoint now, std::string reason) {
+  Actions out;
+  if (state_ != State::master || owner()) return out;
+  leave_master(out, now, State::backup, std::move(reason), false);
+  current_master_.reset();
+  master_priority_.reset();
+  preempt_deadline_.reset();
+  down_cause_ = DownCause::no_master;
+  arm(out, TimerId::master_down, now + master_down_interval());
+  return out;
+}
+
 Actions InstanceFsm::set_priority(TimePoint, std::uint8_t priority) {
   if (owner()) return {};
   priority_ = std::clamp<std::uint8_t>(priority, 1, 254);

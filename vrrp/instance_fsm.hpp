@@ -159,6 +159,14 @@ class InstanceFsm {
   Actions shutdown(TimePoint now);
   Actions fault(TimePoint now, std::string reason);
   Actions fault_cleared(TimePoint now);
+  // Sync groups (keepalived's vrrp_sync_group): a member follows another
+  // member's transition. sync_master: as Backup, become Master now (as if the
+  // Master_Down_Timer had expired). sync_backup: as Master (not an owner),
+  // step down to Backup without resigning — the peer's members follow their
+  // own group's member — removing the VIPs and arming Master_Down_Timer.
+  // No-ops in any other state.
+  Actions sync_master(TimePoint now, std::string reason);
+  Actions sync_backup(TimePoint now, std::string reason);
   // The effective priority from tracker weights, clamped to 1..254; an owner
   // stays 255. Takes effect in the next advert sent and the next timer reset.
   Actions set_priority(TimePoint now, std::uint8_t priority);

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <future>
+#include <set>
 
 #include <pthread.h>
 #include <sched.h>
@@ -140,6 +142,28 @@ std::vector<vrrp::InstanceConfig> VrrpModule::instances_from(const config::Confi
     c.garp.interval = ns(i.garp.interval);
     c.garp.repeat_delay = ns(i.garp.repeat_delay);
     c.garp.refresh = ns(i.garp.refresh);
+    for (const auto& t : i.track.interfaces)
+      c.trackers.push_back({vrrp::TrackKind::interface, t.name, t.weight});
+    for (const auto& t : i.track.services)
+      c.trackers.push_back({vrrp::TrackKind::service, t.name, t.weight});
+    // A script or file listed without a weight of its own uses the one of
+    // its definition (docs/config.md).
+    for (const auto& t : i.track.scripts) {
+      int w = t.weight;
+      for (const auto& d : cfg.vrrp.scripts)
+        if (d.name == t.name && w == 0) w = d.weight;
+      c.trackers.push_back({vrrp::TrackKind::script, t.name, w});
+    }
+    for (const auto& t : i.track.files) {
+      int w = t.weight;
+      for (const auto& d : cfg.vrrp.files)
+        if (d.name == t.name && w == 0) w = d.weight;
+      c.trackers.push_back({vrrp::TrackKind::file, t.name, w});
+    }
+    for (const auto& g : cfg.vrrp.sync_groups) {
+      if (std::find(g.instances.begin(), g.instances.end(), i.name) != g.instances.end())
+        c.sync_group = g.name;
+    }
     out.push_back(std::move(c));
   }
   return out;
@@ -149,15 +173,7 @@ std::map<std::string, std::vector<std::string>> VrrpModule::unsupported(const co
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& i : cfg.vrrp.instances) {
     auto& v = out[i.name];
-    if (!i.track.interfaces.empty()) v.push_back("track.interfaces");
-    if (!i.track.scripts.empty()) v.push_back("track.scripts");
-    if (!i.track.files.empty()) v.push_back("track.files");
-    if (!i.track.services.empty()) v.push_back("track.services");
     if (i.use_vmac) v.push_back("use_vmac");
-    for (const auto& g : cfg.vrrp.sync_groups) {
-      if (std::find(g.instances.begin(), g.instances.end(), i.name) != g.instances.end())
-        v.push_back("sync_group " + g.name);
-    }
     if (v.empty()) out.erase(i.name);
   }
   return out;
@@ -176,6 +192,9 @@ void VrrpModule::ensure_running() {
   vrrp::Driver::Hooks hooks;
   hooks.on_transition = [this](const vrrp::TransitionEvent& ev) {
     asio::post(io_, [this, ev] { on_transition(ev); });
+  };
+  hooks.on_group_transition = [this](const vrrp::GroupEvent& ev) {
+    asio::post(io_, [this, ev] { on_group_transition(ev); });
   };
   driver_ = std::make_unique<vrrp::Driver>(vrrp_io_, *clock_, *transport_, *addresses_, hooks);
   work_.emplace(vrrp_io_.get_executor());
@@ -218,6 +237,158 @@ void VrrpModule::apply(const config::Config& cfg) {
   asio::post(vrrp_io_, [this, instances = std::move(instances)]() mutable {
     driver_->configure(std::move(instances));
   });
+  setup_trackers();
+}
+
+// ------------------------------------------------------------- trackers
+
+struct VrrpModule::Script {
+  config::VrrpScript cfg;
+  std::unique_ptr<asio::steady_timer> timer;
+  std::unique_ptr<checkers::Probe> probe;
+  bool running = false;
+  std::optional<bool> ok;  // reported state; none yet = OK (keepalived without init_fail)
+  unsigned successes = 0;  // consecutive
+  unsigned failures = 0;
+  ~Script() {
+    if (timer) timer->cancel();
+    if (probe && running) probe->cancel();
+  }
+};
+
+void VrrpModule::post_tracked(vrrp::TrackKind kind, const std::string& name, vrrp::TrackValue v) {
+  if (!driver_) return;
+  asio::post(vrrp_io_, [this, kind, name, v] { driver_->set_tracked(kind, name, v); });
+}
+
+void VrrpModule::on_event(const json& ev) {
+  if (ev.value("type", "") != "quorum") return;
+  const std::string key = ev.value("service", "");
+  const bool up = ev.value("state", "") == "up";
+  quorum_[key] = up;
+  post_service_states();
+}
+
+// Trackers name a service by name or key; the checker's events carry the key.
+void VrrpModule::post_service_states() {
+  for (const auto& i : cfg_.vrrp.instances) {
+    for (const auto& t : i.track.services) {
+      for (const auto& s : cfg_.services) {
+        if (t.name != s.name && t.name != s.key()) continue;
+        if (auto it = quorum_.find(s.key()); it != quorum_.end())
+          post_tracked(vrrp::TrackKind::service, t.name, {it->second, 0});
+      }
+    }
+  }
+}
+
+void VrrpModule::setup_trackers() {
+  if (!events_sub_) {
+    events_sub_ = events_.subscribe([this](const json& ev) { on_event(ev); });
+  }
+  post_service_states();
+  // Files and scripts that some instance tracks.
+  std::set<std::string> files, scripts;
+  for (const auto& i : cfg_.vrrp.instances) {
+    for (const auto& t : i.track.files)
+      files.insert(t.name);
+    for (const auto& t : i.track.scripts)
+      scripts.insert(t.name);
+  }
+  if (files.empty()) {
+    files_timer_.reset();
+  } else {
+    if (!files_timer_) files_timer_ = std::make_unique<asio::steady_timer>(io_);
+    poll_files();
+  }
+  std::map<std::string, std::shared_ptr<Script>> next;
+  for (const auto& d : cfg_.vrrp.scripts) {
+    if (!scripts.count(d.name)) continue;
+    auto it = scripts_.find(d.name);
+    if (it != scripts_.end() && it->second->cfg == d) {
+      next.emplace(d.name, it->second);
+      continue;
+    }
+    auto sc = std::make_shared<Script>();
+    sc->cfg = d;
+    sc->timer = std::make_unique<asio::steady_timer>(io_);
+    next.emplace(d.name, sc);
+    run_script(sc);
+  }
+  scripts_ = std::move(next);
+}
+
+// keepalived's track_file: the file holds an integer. lvsd reads it every
+// second; a missing or unparsable file counts as 0 (logged when it changes).
+void VrrpModule::poll_files() {
+  if (!files_timer_ || stopped_) return;
+  for (const auto& d : cfg_.vrrp.files) {
+    bool used = false;
+    for (const auto& i : cfg_.vrrp.instances)
+      for (const auto& t : i.track.files)
+        used = used || t.name == d.name;
+    if (!used) continue;
+    std::int64_t v = 0;
+    if (FILE* f = std::fopen(d.path.c_str(), "re")) {
+      long long x = 0;
+      if (std::fscanf(f, "%lld", &x) == 1) v = x;
+      std::fclose(f);
+    }
+    post_tracked(vrrp::TrackKind::file, d.name, {true, v});
+  }
+  files_timer_->expires_after(std::chrono::seconds(1));
+  files_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_files();
+  });
+}
+
+void VrrpModule::run_script(const std::shared_ptr<Script>& sc) {
+  if (stopped_) return;
+  std::weak_ptr<Script> weak = sc;
+  // Next run one interval after this one started; a run still going then is
+  // not doubled (the next starts at the following tick).
+  sc->timer->expires_after(sc->cfg.interval);
+  sc->timer->async_wait([this, weak](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) run_script(s);
+  });
+  if (sc->running) return;
+  config::Check c;
+  c.name = fmt::format("vrrp_script_{}", sc->cfg.name);
+  c.type = config::CheckType::misc;
+  c.misc.command = sc->cfg.command;
+  c.misc.user = sc->cfg.user.empty() ? cfg_.global.script_user : sc->cfg.user;
+  c.timeout = sc->cfg.timeout;
+  const checkers::ProbeTarget target{boost::asio::ip::address_v4::any(), 0};
+  if (!sc->probe) sc->probe = notify_(io_, c, target);
+  sc->running = true;
+  sc->probe->run(std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout),
+                 [this, weak](const checkers::ProbeResult& r) {
+                   auto s = weak.lock();
+                   if (!s) return;
+                   s->running = false;
+                   if (r.ok) {
+                     ++s->successes;
+                     s->failures = 0;
+                   } else {
+                     ++s->failures;
+                     s->successes = 0;
+                   }
+                   // rise/fall as keepalived: `fall` failures in a row to go
+                   // down, `rise` successes in a row to come back.
+                   std::optional<bool> next = s->ok;
+                   const bool currently_ok = s->ok.value_or(true);
+                   if (currently_ok && s->failures >= s->cfg.fall) next = false;
+                   if (!currently_ok && s->successes >= s->cfg.rise) next = true;
+                   if (!s->ok && r.ok) next = true;  // first result, OK: now known
+                   if (next != s->ok) {
+                     s->ok = next;
+                     spdlog::log(*next ? spdlog::level::info : spdlog::level::warn,
+                                 "event=vrrp_script script={} ok={} reason={}",
+                                 kv_quote(s->cfg.name), *next, kv_quote(r.reason));
+                     post_tracked(vrrp::TrackKind::script, s->cfg.name, {*next, 0});
+                   }
+                 });
 }
 
 void VrrpModule::start(const config::Config& cfg) {
@@ -232,6 +403,9 @@ void VrrpModule::reconfigure(const config::Config& cfg, const config::ConfigDiff
 void VrrpModule::stop() {
   if (stopped_) return;
   stopped_ = true;
+  events_sub_.reset();
+  files_timer_.reset();
+  scripts_.clear();
   if (!driver_) return;
   // The longest resign hold is 3 s (instances_from); add slack for the loop
   // itself. A VRRP thread that does not answer in time is left to the
@@ -294,14 +468,53 @@ void VrrpModule::run_notify(const vrrp::TransitionEvent& ev) {
   }
   if (!command || command->empty()) return;
   if (state.empty()) state = upper(vrrp::to_string(ev.to));
-  config::Check c;
-  c.name = fmt::format("notify_{}", ev.instance);
-  c.type = config::CheckType::misc;
-  c.misc.command = *command;
   // keepalived's notify arguments, in its order: name, state, priority.
-  c.misc.command.push_back(ev.instance);
-  c.misc.command.push_back(state);
-  c.misc.command.push_back(std::to_string(ev.priority));
+  run_command(*command, ev.instance, {ev.instance, state, std::to_string(ev.priority)});
+}
+
+void VrrpModule::on_group_transition(const vrrp::GroupEvent& ev) {
+  events_.publish("vrrp_group", {{"group", ev.group},
+                                 {"from", std::string(vrrp::to_string(ev.from))},
+                                 {"to", std::string(vrrp::to_string(ev.to))},
+                                 {"reason", ev.reason},
+                                 {"at", rfc3339(ev.at)}});
+  const config::VrrpSyncGroup* group = nullptr;
+  for (const auto& g : cfg_.vrrp.sync_groups) {
+    if (g.name == ev.group) group = &g;
+  }
+  if (!group) return;
+  const config::Command* command = nullptr;
+  switch (ev.to) {
+    case vrrp::State::master:
+      command = &group->notify.master;
+      break;
+    case vrrp::State::backup:
+      command = &group->notify.backup;
+      break;
+    case vrrp::State::fault:
+      command = &group->notify.fault;
+      break;
+    case vrrp::State::initialize:
+      command = &group->notify.stop;
+      break;
+  }
+  if (!command || command->empty()) return;
+  const std::string state =
+      ev.to == vrrp::State::initialize ? "STOP" : upper(vrrp::to_string(ev.to));
+  // A group has no priority of its own: name and state.
+  run_command(*command, ev.group, {ev.group, state});
+}
+
+void VrrpModule::run_command(const config::Command& command, const std::string& what,
+                             std::vector<std::string> args) {
+  const std::string instance = what;
+  const std::string state = args.size() >= 2 ? args[1] : std::string();
+  config::Check c;
+  c.name = fmt::format("notify_{}", what);
+  c.type = config::CheckType::misc;
+  c.misc.command = command;
+  for (auto& a : args)
+    c.misc.command.push_back(std::move(a));
   c.misc.user = cfg_.global.script_user;
   c.timeout = std::chrono::seconds(30);
   const checkers::ProbeTarget target{boost::asio::ip::address_v4::any(), 0};
@@ -310,9 +523,8 @@ void VrrpModule::run_notify(const vrrp::TransitionEvent& ev) {
   auto* raw = probe.get();
   notifies_.emplace(id, std::move(probe));
   ++notifies_started_;
-  spdlog::info("event=vrrp_notify instance={} state={} command={}", kv_quote(ev.instance), state,
-               kv_quote(command->front()));
-  const std::string instance = ev.instance;
+  spdlog::info("event=vrrp_notify instance={} state={} command={}", kv_quote(what), state,
+               kv_quote(command.front()));
   raw->run(std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout),
            [this, id, instance, state](const checkers::ProbeResult& r) {
              spdlog::log(r.ok ? spdlog::level::info : spdlog::level::warn,
@@ -380,6 +592,22 @@ json VrrpModule::snapshot() const {
     } else {
       j["last_transition"] = nullptr;
     }
+    json trackers = json::array();
+    for (const auto& t : i.trackers) {
+      json tj = {{"kind", std::string(vrrp::to_string(t.tracker.kind))},
+                 {"name", t.tracker.name},
+                 {"weight", t.tracker.weight},
+                 {"known", t.known},
+                 {"delta", t.delta},
+                 {"fault", t.fault}};
+      if (t.tracker.kind == vrrp::TrackKind::file) {
+        tj["value"] = t.value.value;
+      } else {
+        tj["ok"] = t.value.ok;
+      }
+      trackers.push_back(std::move(tj));
+    }
+    j["trackers"] = std::move(trackers);
     if (auto it = unsup.find(i.name); it != unsup.end()) j["unsupported"] = it->second;
     instances.push_back(std::move(j));
   }
@@ -393,8 +621,11 @@ json VrrpModule::snapshot() const {
                         {"dropped", c.drops.total()}});
   }
   json groups = json::array();
-  for (const auto& g : cfg_.vrrp.sync_groups) {
-    groups.push_back({{"name", g.name}, {"instances", g.instances}, {"state", "not implemented"}});
+  for (const auto& g : st.groups) {
+    groups.push_back({{"name", g.name},
+                      {"instances", g.instances},
+                      {"state", std::string(vrrp::to_string(g.state))},
+                      {"waiting", g.waiting}});
   }
   return {{"source", "vrrp"},
           {"instances", instances},

@@ -20,8 +20,18 @@
 //   - `vrrp` on the status socket: per instance the state, configured and
 //     effective priority, master, advert and drop counters, last transition;
 //     per channel the packets that matched no instance.
+//   - Trackers (vrrp/tracking.hpp): interfaces are watched by the driver;
+//     a service's quorum comes from the checker module's `quorum` events
+//     (subscribed on the control thread); files are read every second and
+//     scripts run every `interval` (misc probe runner: script user, no
+//     capabilities, timeout, rise/fall) on the control thread. Each state is
+//     posted to the VRRP thread (Driver::set_tracked).
+//   - Sync groups: members are tagged with their group (the driver moves
+//     them together, vrrp/driver.hpp); a group's new common state is
+//     published as a `vrrp_group` event and runs the group's notify command
+//     (group name and state appended).
 // Not implemented (configured ones are logged at start and reload and listed
-// under "unsupported" in `vrrp`): trackers, sync groups, use_vmac.
+// under "unsupported" in `vrrp`): use_vmac.
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -33,6 +43,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "checkers/clock.hpp"
 #include "checkers/probe.hpp"
@@ -82,6 +93,16 @@ class VrrpModule : public core::Module {
   void ensure_running();
   void on_transition(const vrrp::TransitionEvent& ev);
   void run_notify(const vrrp::TransitionEvent& ev);
+  void on_group_transition(const vrrp::GroupEvent& ev);
+  void run_command(const config::Command& command, const std::string& what,
+                   std::vector<std::string> args);
+  void post_tracked(vrrp::TrackKind kind, const std::string& name, vrrp::TrackValue v);
+  void on_event(const nlohmann::json& ev);
+  void post_service_states();
+  void setup_trackers();
+  void poll_files();
+  struct Script;
+  void run_script(const std::shared_ptr<Script>& s);
 
   boost::asio::io_context& io_;
   core::EventBus& events_;
@@ -103,6 +124,12 @@ class VrrpModule : public core::Module {
   std::uint64_t next_notify_ = 0;
   std::uint64_t notifies_started_ = 0;
   std::uint64_t transitions_ = 0;
+
+  // Trackers fed from the control thread.
+  core::EventBus::Subscription events_sub_;
+  std::map<std::string, bool> quorum_;  // service key -> quorum up (last event)
+  std::unique_ptr<boost::asio::steady_timer> files_timer_;
+  std::map<std::string, std::shared_ptr<Script>> scripts_;
 };
 
 }  // namespace lvsd::modules

@@ -386,5 +386,258 @@ TEST_F(VrrpDriverTest, StaleVipsOfAKilledPredecessorAreClearedAtStart) {
   EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.99")));
 }
 
+// ------------------------------------------------------------- trackers
+
+TEST_F(VrrpDriverTest, TrackedInterfaceWeightZeroFaultsAndItsReturnPreemptsBack) {
+  Host& a = add(11);
+  Host& b = add(12);
+  InterfaceInfo eth1 = eth0(11);
+  eth1.name = "eth1";
+  eth1.index = 3;
+  eth1.ipv4.clear();
+  a.kernel.set_interface(eth1);
+  auto ca = instance(200);
+  ca.trackers = {{TrackKind::interface, "eth1", 0}};
+  a.driver->configure({ca});
+  b.driver->configure({instance(100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(300ms);
+  // Carrier lost on the tracked interface (IFF_RUNNING cleared).
+  eth1.running = false;
+  a.kernel.set_interface(eth1);
+  EXPECT_EQ(status(a).state, State::fault);
+  EXPECT_EQ(status(a).fault_reason, "tracked interface eth1 down");
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
+  ASSERT_EQ(status(a).trackers.size(), 1u);
+  EXPECT_TRUE(status(a).trackers[0].fault);
+  // It resigned (priority 0): the backup takes over at Skew_Time.
+  const auto t = time_to(b, State::master, 3s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, Duration(std::int64_t{156} * 1'000'000'000 / 256));
+  eth1.running = true;
+  a.kernel.set_interface(eth1);
+  EXPECT_EQ(status(a).state, State::backup);
+  const auto back = time_to(a, State::master, 10s);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, mdi(200));
+  run_for(10ms);
+  EXPECT_EQ(status(b).state, State::backup);
+}
+
+TEST_F(VrrpDriverTest, OwnInterfaceFaultWinsOverATrackerAndBothMustClear) {
+  Host& a = add(11);
+  auto ca = instance(200);
+  ca.trackers = {{TrackKind::service, "web", 0}};
+  a.driver->configure({ca});
+  a.driver->set_tracked(TrackKind::service, "web", {false, 0});
+  EXPECT_EQ(status(a).state, State::fault);
+  EXPECT_EQ(status(a).fault_reason, "tracked service web down");
+  auto down = eth0(11);
+  down.up = false;
+  a.kernel.set_interface(down);
+  EXPECT_EQ(status(a).fault_reason, "interface eth0 is down");
+  a.driver->set_tracked(TrackKind::service, "web", {true, 0});
+  EXPECT_EQ(status(a).state, State::fault);
+  a.kernel.set_interface(eth0(11));
+  EXPECT_EQ(status(a).state, State::backup);
+  EXPECT_TRUE(time_to(a, State::master, 10s));
+}
+
+TEST_F(VrrpDriverTest, TrackedServiceLowersPriorityReadvertisesAndRestoringPreemptsBack) {
+  Host& a = add(11);
+  Host& b = add(12);
+  auto ca = instance(200);
+  ca.trackers = {{TrackKind::service, "web", -150}};
+  a.driver->configure({ca});
+  b.driver->configure({instance(100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(300ms);
+  const auto sent_before = status(a).adverts_sent;
+  a.driver->set_tracked(TrackKind::service, "web", {false, 0});
+  EXPECT_EQ(status(a).effective_priority, 50);
+  EXPECT_EQ(status(a).priority, 200);
+  // Re-advertised at once with the new priority.
+  EXPECT_EQ(status(a).adverts_sent, sent_before + 1);
+  pump();
+  const auto& last = net.sent().back();
+  ChecksumContext ctx{last.source, last.destination};
+  const auto adv = decode(last.payload, ctx);
+  ASSERT_TRUE(adv);
+  EXPECT_EQ(adv->priority, 50);
+  // B (100, preempt) discards the lower advert: it takes over one
+  // Master_Down_Interval after the last advert it accepted (300 ms ago).
+  const auto t = time_to(b, State::master, 10s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, mdi(100) - 300ms);
+  run_for(10ms);
+  EXPECT_EQ(status(a).state, State::backup);
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
+  // Restored: A is 200 again and discards B's adverts from now on, so it
+  // preempts when the Master_Down_Timer armed at B's last advert (410 ms
+  // ago, with the Skew_Time of priority 50 then in effect) runs out.
+  run_for(400ms);
+  a.driver->set_tracked(TrackKind::service, "web", {true, 0});
+  EXPECT_EQ(status(a).effective_priority, 200);
+  const auto back = time_to(a, State::master, 10s);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, mdi(50) - 410ms);
+  run_for(10ms);
+  EXPECT_EQ(status(b).state, State::backup);
+}
+
+TEST_F(VrrpDriverTest, TrackedFileAndScriptWeightsAdd) {
+  Host& a = add(11);
+  auto ca = instance(100);
+  ca.trackers = {{TrackKind::file, "f", 2}, {TrackKind::script, "s", 30}};
+  a.driver->configure({ca});
+  // Unknown: OK, value 0.
+  EXPECT_EQ(status(a).effective_priority, 130);
+  a.driver->set_tracked(TrackKind::file, "f", {true, 10});
+  EXPECT_EQ(status(a).effective_priority, 150);
+  a.driver->set_tracked(TrackKind::script, "s", {false, 0});
+  EXPECT_EQ(status(a).effective_priority, 120);
+  // Not tracked by this instance: no effect.
+  a.driver->set_tracked(TrackKind::script, "other", {false, 0});
+  EXPECT_EQ(status(a).effective_priority, 120);
+  // A reload that changes the base priority re-applies the weights.
+  ca.fsm.priority = 90;
+  a.driver->configure({ca});
+  EXPECT_EQ(status(a).effective_priority, 110);
+  // value x weight <= -254: Fault.
+  a.driver->set_tracked(TrackKind::file, "f", {true, -127});
+  EXPECT_EQ(status(a).state, State::fault);
+  a.driver->set_tracked(TrackKind::file, "f", {true, 0});
+  EXPECT_EQ(status(a).state, State::backup);
+}
+
+// ------------------------------------------------------------- sync groups
+
+InstanceConfig member(const char* name, std::uint8_t vrid, const char* vip, std::uint8_t priority,
+                      const char* group = "G") {
+  InstanceConfig c = instance(priority);
+  c.name = name;
+  c.fsm.vrid = vrid;
+  c.vips[0].address = make_address(vip);
+  c.sync_group = group;
+  return c;
+}
+
+std::optional<InstanceStatus> named(Host& h, const std::string& name) {
+  for (const auto& i : h.driver->status().instances)
+    if (i.name == name) return i;
+  return std::nullopt;
+}
+
+TEST_F(VrrpDriverTest, SyncGroupMemberFaultFaultsTheGroupAndWeightsBecomeZero) {
+  Host& a = add(11);
+  Host& b = add(12);
+  InterfaceInfo eth1 = eth0(11);
+  eth1.name = "eth1";
+  eth1.index = 3;
+  a.kernel.set_interface(eth1);
+  auto ca1 = member("VI_1", 51, "192.0.2.200", 200);
+  // A weight in a sync group is set to 0 (keepalived): down = Fault.
+  ca1.trackers = {{TrackKind::interface, "eth1", -50}};
+  a.driver->configure({ca1, member("VI_2", 52, "192.0.2.201", 200)});
+  b.driver->configure(
+      {member("VI_1", 51, "192.0.2.200", 100), member("VI_2", 52, "192.0.2.201", 100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(300ms);
+  // Configured together: no member saw the other as faulty on the way up.
+  for (const auto& e : a.events)
+    EXPECT_NE(e.to, State::fault) << e.instance << ": " << e.reason;
+  EXPECT_EQ(named(a, "VI_2")->state, State::master);
+  ASSERT_EQ(a.driver->status().groups.size(), 1u);
+  EXPECT_EQ(a.driver->status().groups[0].state, State::master);
+  EXPECT_EQ(b.driver->status().groups[0].state, State::backup);
+  eth1.running = false;
+  a.kernel.set_interface(eth1);
+  EXPECT_EQ(named(a, "VI_1")->state, State::fault);
+  EXPECT_EQ(named(a, "VI_1")->fault_reason, "tracked interface eth1 down");
+  EXPECT_EQ(named(a, "VI_1")->effective_priority, 200) << "the weight was not applied";
+  EXPECT_EQ(named(a, "VI_2")->state, State::fault);
+  EXPECT_EQ(named(a, "VI_2")->fault_reason, "sync group G: VI_1 in fault");
+  EXPECT_EQ(a.driver->status().groups[0].state, State::fault);
+  // Both resigned: b's members take over at Skew_Time(100), together.
+  const auto t = time_to(b, State::master, 3s);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, Duration(std::int64_t{156} * 1'000'000'000 / 256));
+  EXPECT_EQ(named(b, "VI_2")->state, State::master);
+  EXPECT_EQ(b.driver->status().groups[0].state, State::master);
+  EXPECT_TRUE(b.kernel.has_address(make_address("192.0.2.201")));
+  EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.201")));
+  // Back: both restart as Backup and preempt.
+  eth1.running = true;
+  a.kernel.set_interface(eth1);
+  EXPECT_EQ(named(a, "VI_2")->state, State::backup);
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(10ms);
+  EXPECT_EQ(named(a, "VI_2")->state, State::master);
+  EXPECT_EQ(named(b, "VI_1")->state, State::backup);
+  EXPECT_EQ(named(b, "VI_2")->state, State::backup);
+  EXPECT_EQ(b.driver->status().groups[0].state, State::backup);
+}
+
+TEST_F(VrrpDriverTest, SyncGroupGoesMasterOnlyWhenEveryMemberCanAndStepsDownTogether) {
+  Host& a = add(11);  // master of VI_1 only
+  Host& c = add(13);  // master of VI_2 only
+  Host& b = add(12);  // both, grouped
+  std::vector<GroupEvent> groups;
+  b.driver.reset();
+  {
+    Driver::Hooks hooks;
+    hooks.on_transition = [&b](const TransitionEvent& e) { b.events.push_back(e); };
+    hooks.on_group_transition = [&groups](const GroupEvent& e) { groups.push_back(e); };
+    b.driver = std::make_unique<Driver>(io, clock, net.transport("dir12"), b.kernel, hooks);
+  }
+  a.driver->configure({member("VI_1", 51, "192.0.2.200", 200, "")});
+  c.driver->configure({member("VI_2", 52, "192.0.2.201", 200, "")});
+  b.driver->configure(
+      {member("VI_1", 51, "192.0.2.200", 100), member("VI_2", 52, "192.0.2.201", 100)});
+  ASSERT_TRUE(time_to(a, State::master, 10s));
+  run_for(2s);
+  EXPECT_EQ(status(c).state, State::master);
+  ASSERT_FALSE(groups.empty());
+  EXPECT_EQ(groups.back().to, State::backup);
+  // VI_1's master dies; VI_2's is still heard: b's VI_1 waits as Backup.
+  net.set_link("dir11", false);
+  run_for(5s);
+  EXPECT_EQ(named(b, "VI_1")->state, State::backup);
+  EXPECT_EQ(b.driver->status().groups[0].waiting, std::vector<std::string>{"VI_1"});
+  EXPECT_FALSE(b.kernel.has_address(make_address("192.0.2.200")));
+  // VI_2's master dies too: when b's VI_2 timer expires the group goes
+  // Master, VI_1 with it at the same instant.
+  run_for(300ms);
+  net.set_link("dir13", false);
+  std::optional<Duration> t;
+  {
+    const TimePoint start = clock.now();
+    for (int guard = 0; guard < 100000 && named(b, "VI_2")->state != State::master; ++guard) {
+      const auto next = clock.next_deadline();
+      ASSERT_TRUE(next);
+      clock.advance_to(*next);
+      pump();
+    }
+    t = clock.now() - start;
+  }
+  EXPECT_LE(*t, mdi(100));
+  EXPECT_EQ(named(b, "VI_1")->state, State::master);
+  EXPECT_EQ(named(b, "VI_1")->last_transition->reason, "sync group G: VI_2 became master");
+  EXPECT_TRUE(b.driver->status().groups[0].waiting.empty());
+  EXPECT_EQ(groups.back().to, State::master);
+  EXPECT_TRUE(b.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_TRUE(b.kernel.has_address(make_address("192.0.2.201")));
+  // VI_2's higher master comes back: b's VI_2 steps down and takes VI_1
+  // along (no priority 0: the peer's group would follow its own member).
+  const auto zero_before = named(b, "VI_1")->priority_zero_sent;
+  net.set_link("dir13", true);
+  run_for(1100ms);
+  EXPECT_EQ(named(b, "VI_2")->state, State::backup);
+  EXPECT_EQ(named(b, "VI_1")->state, State::backup);
+  EXPECT_EQ(named(b, "VI_1")->last_transition->reason, "sync group G: VI_2 became backup");
+  EXPECT_EQ(named(b, "VI_1")->priority_zero_sent, zero_before);
+  EXPECT_FALSE(b.kernel.has_address(make_address("192.0.2.200")));
+  EXPECT_EQ(groups.back().to, State::backup);
+}
 }  // namespace
 }  // namespace lvsd::vrrp

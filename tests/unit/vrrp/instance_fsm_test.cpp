@@ -273,6 +273,45 @@ TEST(InstanceFsm, MasterStepsDownForHigherPriorityOrEqualWithHigherAddress) {
   }
 }
 
+TEST(InstanceFsm, SyncMasterTakesOverAtOnceFromBackupOnly) {
+  InstanceFsm fsm = started(params(100));
+  const TimePoint t = T0 + 1s;
+  const Actions want = {
+      CancelTimer{TimerId::master_down},
+      Transition{State::backup, State::master, "sync group G: VI_2 master"},
+      SendAdvert{100, Centiseconds(100)},
+      AddVips{false},
+      SendGratuitous{},
+      ArmTimer{TimerId::adver, t + 1s},
+  };
+  EXPECT_EQ(fsm.sync_master(t, "sync group G: VI_2 master"), want);
+  EXPECT_EQ(fsm.state(), State::master);
+  EXPECT_TRUE(fsm.sync_master(t, "again").empty());
+  InstanceFsm faulty = started(params(100));
+  faulty.fault(T0, "x");
+  EXPECT_TRUE(faulty.sync_master(t, "y").empty());
+  EXPECT_EQ(faulty.state(), State::fault);
+}
+
+TEST(InstanceFsm, SyncBackupStepsDownWithoutResigning) {
+  InstanceFsm fsm = master(params(200));
+  const TimePoint t = T0 + 10s;
+  const Actions want = {
+      CancelTimer{TimerId::adver},
+      Transition{State::master, State::backup, "sync group G: VI_2 backup"},
+      RemoveVips{},
+      ArmTimer{TimerId::master_down, t + mdi_v3(200, 100)},
+  };
+  EXPECT_EQ(fsm.sync_backup(t, "sync group G: VI_2 backup"), want);
+  EXPECT_FALSE(fsm.holds_vips());
+  EXPECT_FALSE(fsm.current_master());
+  EXPECT_TRUE(fsm.sync_backup(t, "again").empty());
+  // An address owner stays master.
+  InstanceFsm owner = master(params(255));
+  EXPECT_TRUE(owner.sync_backup(t, "x").empty());
+  EXPECT_EQ(owner.state(), State::master);
+}
+
 TEST(InstanceFsm, OwnAdvertsAreIgnored) {
   InstanceFsm fsm = master(params(100));
   EXPECT_TRUE(fsm.advert_received(T0 + 9s, advert(200, "10.0.0.1")).empty());

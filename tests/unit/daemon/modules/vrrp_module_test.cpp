@@ -7,7 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 
@@ -59,7 +64,26 @@ vrrp:
       advert_interval: 50ms
       v3_checksum_pseudo_header: false
       virtual_addresses: ["2001:db8::200/64"]
-      track: {interfaces: [eth1]}
+      use_vmac: true
+      track:
+        interfaces: [eth1, {name: eth2, weight: -10}]
+        services: [{name: web, weight: -50}, "tcp 192.0.2.200:80"]
+        scripts: [chk, {name: chk2, weight: 7}]
+        files: [f, {name: g, weight: -4}]
+  sync_groups:
+    - {name: G, instances: [VI_6]}
+  scripts:
+    - {name: chk, command: /bin/true, weight: -20}
+    - {name: chk2, command: /bin/true, weight: 5}
+  files:
+    - {name: f, path: /run/f}
+    - {name: g, path: /run/g, weight: 9}
+services:
+  - name: web
+    address: 192.0.2.200
+    port: 80
+    realservers:
+      - {address: 192.0.2.21}
 )");
   const auto v = VrrpModule::instances_from(cfg);
   ASSERT_EQ(v.size(), 2u);
@@ -97,9 +121,22 @@ vrrp:
   EXPECT_EQ(b.fsm.resign_hold, 100ms);
   EXPECT_FALSE(b.v3_checksum_pseudo_header);
   EXPECT_EQ(b.vips[0].prefix, 64u);
+  using vrrp::TrackKind;
+  // An entry's own non-zero weight wins; else the script's / file's. The
+  // loader names a service by its name even when the key was written.
+  const std::vector<vrrp::Tracker> trackers = {
+      {TrackKind::interface, "eth1", 0}, {TrackKind::interface, "eth2", -10},
+      {TrackKind::service, "web", -50},  {TrackKind::service, "web", 0},
+      {TrackKind::script, "chk", -20},   {TrackKind::script, "chk2", 7},
+      {TrackKind::file, "f", 1},         {TrackKind::file, "g", -4}};
+  EXPECT_EQ(b.trackers, trackers);
+  EXPECT_TRUE(a.trackers.empty());
+  EXPECT_EQ(a.sync_group, "");
+  EXPECT_EQ(b.sync_group, "G");
+  // Trackers are implemented; use_vmac is not.
   const auto unsup = VrrpModule::unsupported(cfg);
   ASSERT_EQ(unsup.size(), 1u);
-  EXPECT_EQ(unsup.at("VI_6"), std::vector<std::string>{"track.interfaces"});
+  EXPECT_EQ(unsup.at("VI_6"), std::vector<std::string>{"use_vmac"});
 }
 
 // Forwards to a transport owned elsewhere (the fake network's).
@@ -138,6 +175,27 @@ class RecordingProbe : public checkers::Probe {
   config::Command argv_;
 };
 
+class ExitProbe : public checkers::Probe {
+ public:
+  ExitProbe(boost::asio::io_context& io, bool ok, std::atomic<unsigned>& runs)
+      : io_(io), ok_(ok), runs_(runs) {}
+  void run(std::chrono::milliseconds, std::function<void(checkers::ProbeResult)> done) override {
+    ++runs_;
+    boost::asio::post(io_, [done, ok = ok_] {
+      checkers::ProbeResult r;
+      r.ok = ok;
+      r.reason = ok ? "exit 0" : "exit 1";
+      done(r);
+    });
+  }
+  void cancel() override {}
+
+ private:
+  boost::asio::io_context& io_;
+  bool ok_;
+  std::atomic<unsigned>& runs_;
+};
+
 class VrrpModuleTest : public ::testing::Test {
  protected:
   VrrpModule::Backend backend() {
@@ -157,9 +215,14 @@ class VrrpModuleTest : public ::testing::Test {
               return k;
             }};
   }
+  // Notify commands are recorded; VRRP scripts (checks named vrrp_script_*)
+  // succeed unless the command is /bin/false.
   VrrpModule::NotifyFactory notifier() {
     return [this](boost::asio::io_context& io, const config::Check& c,
                   const checkers::ProbeTarget&) -> std::unique_ptr<checkers::Probe> {
+      if (c.name.rfind("vrrp_script_", 0) == 0) {
+        return std::make_unique<ExitProbe>(io, c.misc.command.front() != "/bin/false", script_runs);
+      }
       return std::make_unique<RecordingProbe>(io, notified, c.misc.command);
     };
   }
@@ -181,6 +244,7 @@ class VrrpModuleTest : public ::testing::Test {
   vrrp::FakeAddressManager* kernel = nullptr;  // owned by the module
   std::vector<config::Command> notified;
   std::vector<json> events;
+  std::atomic<unsigned> script_runs{0};
 };
 
 const char* kOne = R"(
@@ -252,6 +316,95 @@ TEST_F(VrrpModuleTest, RunsOnItsOwnThreadPublishesNotifiesAndStopsGracefully) {
     ASSERT_TRUE(run_until([&] { return notified.size() == 2; }));
     EXPECT_EQ(notified[1], (config::Command{"/bin/echo", "stopped", "VI_1", "STOP", "210"}));
   }
+}
+
+TEST_F(VrrpModuleTest, TrackersFromQuorumEventsScriptsAndFilesSetTheEffectivePriority) {
+  const std::string path = ::testing::TempDir() + "vrrp_track_file_" + std::to_string(::getpid());
+  { std::ofstream(path) << "5\n"; }
+  const std::string yaml = R"(
+vrrp:
+  instances:
+    - name: VI_1
+      interface: eth0
+      vrid: 51
+      version: 3
+      priority: 200
+      advert_interval: 10ms
+      virtual_addresses: [192.0.2.200/24]
+      garp: {count: 1, repeat_delay: 0s}
+      track:
+        services: [{name: web, weight: -150}]
+        scripts: [chk]
+        files: [{name: f, weight: -1}]
+  scripts:
+    - {name: chk, command: /bin/false, interval: 100ms, weight: -30, fall: 2}
+  files:
+    - {name: f, path: ")" + path +
+                           R"("}
+services:
+  - name: web
+    address: 192.0.2.200
+    port: 80
+    realservers:
+      - {address: 192.0.2.21}
+)";
+  VrrpModule m(io, bus, backend(), notifier());
+  m.start(load(yaml));
+  // -1 until the VRRP thread has published the instance.
+  auto prio = [&] {
+    const json v = m.snapshot()["instances"];
+    return v.empty() ? -1 : v[0]["effective_priority"].get<int>();
+  };
+  // The file (5 x -1) is read at once; the script fails (/bin/false in the
+  // fake runner) twice before it counts (fall 2): 200 - 5 - 30.
+  ASSERT_TRUE(run_until([&] { return prio() == 165; })) << prio();
+  EXPECT_GE(script_runs, 2u);
+  // The checker module's quorum event for the service (by key).
+  bus.publish("quorum", {{"service", "tcp 192.0.2.200:80"}, {"state", "down"}, {"reason", "x"}});
+  ASSERT_TRUE(run_until([&] { return prio() == 15; })) << prio();
+  const json t = m.snapshot()["instances"][0]["trackers"];
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0]["kind"], "service");
+  EXPECT_EQ(t[0]["ok"], false);
+  EXPECT_EQ(t[0]["delta"], -150);
+  EXPECT_EQ(t[2]["kind"], "file");
+  EXPECT_EQ(t[2]["value"], 5);
+  bus.publish("quorum", {{"service", "tcp 192.0.2.200:80"}, {"state", "up"}, {"reason", "x"}});
+  ASSERT_TRUE(run_until([&] { return prio() == 165; })) << prio();
+  // The file changes: read again within a second.
+  { std::ofstream(path) << "0\n"; }
+  ASSERT_TRUE(run_until([&] { return prio() == 170; })) << prio();
+  m.stop();
+  std::remove(path.c_str());
+}
+
+TEST_F(VrrpModuleTest, SyncGroupTransitionsArePublishedAndRunTheGroupNotify) {
+  auto sub = bus.subscribe([this](const json& e) {
+    if (e.value("type", "") == "vrrp_group") events.push_back(e);
+  });
+  VrrpModule m(io, bus, backend(), notifier());
+  m.start(load(R"(
+vrrp:
+  instances:
+    - {name: VI_1, interface: eth0, vrid: 51, version: 3, priority: 200, advert_interval: 10ms,
+       virtual_addresses: [192.0.2.200/24], garp: {count: 1, repeat_delay: 0s}}
+    - {name: VI_2, interface: eth0, vrid: 52, version: 3, priority: 200, advert_interval: 10ms,
+       virtual_addresses: [192.0.2.201/24], garp: {count: 1, repeat_delay: 0s}}
+  sync_groups:
+    - {name: G, instances: [VI_1, VI_2], notify: {master: [/bin/echo, group]}}
+)"));
+  ASSERT_TRUE(run_until([&] {
+    return !events.empty() && events.back().value("to", "") == "master";
+  })) << "the group never became master";
+  EXPECT_EQ(events.back()["group"], "G");
+  ASSERT_TRUE(run_until([&] { return notified.size() == 1; }));
+  EXPECT_EQ(notified[0], (config::Command{"/bin/echo", "group", "G", "MASTER"}));
+  const json g = m.snapshot()["sync_groups"];
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0]["state"], "master");
+  EXPECT_EQ(g[0]["instances"], json::array({"VI_1", "VI_2"}));
+  EXPECT_TRUE(m.snapshot()["instances"][0].value("unsupported", json::array()).empty());
+  m.stop();
 }
 
 TEST_F(VrrpModuleTest, NoInstancesNoThread) {
