@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -161,8 +163,19 @@ std::error_code SyncWorker::start(std::string& detail) {
       return last_error();
     }
   }
+  if (const char* path = std::getenv("LVSD_SYNC_TRACE"); path != nullptr && *path != 0)
+    trace_ = std::fopen(path, "w");
   thread_ = std::thread([this] { run(); });
   return {};
+}
+
+void SyncWorker::trace(char what, const SyncConn& c) {
+  // Sampled: ESTABLISHED connections whose client port is a multiple of 8.
+  if (trace_ == nullptr || c.is_template() || c.state != 1 || c.cport % 8 != 0) return;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  std::fprintf(trace_, "%c %s:%u %lld\n", what, c.caddr.to_address().to_string().c_str(), c.cport,
+               static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
 }
 
 void SyncWorker::stop() {
@@ -170,6 +183,10 @@ void SyncWorker::stop() {
     uint64_t one = 1;
     (void)!write(stop_fd_, &one, sizeof one);
     thread_.join();
+  }
+  if (trace_ != nullptr) {
+    std::fclose(trace_);
+    trace_ = nullptr;
   }
   for (int* fd : {&tx_fd_, &rx_fd_, &stop_fd_}) {
     if (*fd >= 0) close(*fd);
@@ -329,6 +346,7 @@ void SyncWorker::run() {
           continue;
         }
         for (const auto& c : r.message.conns) {
+          trace('R', c);
           if (channel_.in.push(to_record(c)))
             queued = true;
           else
@@ -347,6 +365,7 @@ void SyncWorker::run() {
       if (!rec) break;
       if (!sending) continue;  // role changed: drop what is left
       const SyncConn c = to_conn(*rec);
+      trace('S', c);
       if (builder_.empty()) first_queued_ = now;
       auto res = builder_.add(c);
       if (res == MessageBuilder::AddResult::full) {

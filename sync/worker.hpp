@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <span>
@@ -105,6 +106,11 @@ class SyncWorker {
   std::chrono::steady_clock::time_point serve_until_{}, accept_until_{};
   std::atomic<bool> want_request_{false};
   std::vector<std::byte> tx_;
+  // Benchmark tracing (env LVSD_SYNC_TRACE=FILE): one line per sampled
+  // ESTABLISHED entry ("S" when sent, "R" when received, key, CLOCK_MONOTONIC
+  // ns), so tests/bench/sync_bench.sh can join both directors' files.
+  std::FILE* trace_ = nullptr;
+  void trace(char what, const SyncConn& c);
   WorkerCounters counters_;
   mutable std::mutex peers_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> peers_;
