@@ -15,6 +15,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/assert.sh
 source "$here/lib/assert.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/vm.sh
+source "$here/lib/vm.sh"
 SRC=${LVSD_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 BUILD=${LVSD_BUILD_DIR:-$SRC/build}
 LVSD=$BUILD/daemon/lvsd
@@ -136,15 +138,5 @@ fi
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (qemu VM)"
 [[ -x $LVSD && -x $LVSCTL ]] || fail "lvsd/lvsctl not built in $BUILD"
-rc=0
-bash "$here/../vm/prepare.sh" || rc=$?
-[[ $rc -eq 0 ]] || {
-  [[ $rc -eq 77 ]] && skip "cannot prepare the VM (see above)"
-  fail "tests/vm/prepare.sh failed with status $rc"
-}
-rc=0
-LVSD_SOURCE_DIR=$SRC LVSD_BUILD_DIR=$BUILD \
-  bash "$here/../vm/run.sh" --timeout 280 -- bash "$here/$(basename "${BASH_SOURCE[0]}")" --in-vm ||
-  rc=$?
-[[ $rc -eq 0 ]] || fail "the in-VM part failed (status $rc)"
+vm_run_self 280 "$here/$(basename "${BASH_SOURCE[0]}")"
 pass "health checks drive the ip_vs table"

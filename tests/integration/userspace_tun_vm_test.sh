@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/assert.sh
 source "$here/lib/assert.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/vm.sh
+source "$here/lib/vm.sh"
 SRC=${LVSD_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 BUILD=${LVSD_BUILD_DIR:-$SRC/build}
 LVSD=$BUILD/daemon/lvsd
@@ -96,15 +98,5 @@ fi
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (qemu VM)"
 [[ -x $LVSD && -x $LVSCTL ]] || fail "lvsd/lvsctl not built in $BUILD"
-rc=0
-bash "$here/../vm/prepare.sh" || rc=$?
-[[ $rc -eq 0 ]] || {
-  [[ $rc -eq 77 ]] && skip "cannot prepare the VM (see above)"
-  fail "tests/vm/prepare.sh failed with status $rc"
-}
-rc=0
-LVSD_SOURCE_DIR=$SRC LVSD_BUILD_DIR=$BUILD \
-  bash "$here/../vm/run.sh" --timeout 240 -- bash "$here/$(basename "${BASH_SOURCE[0]}")" --in-vm ||
-  rc=$?
-[[ $rc -eq 0 ]] || fail "the in-VM part failed (status $rc)"
+vm_run_self 240 "$here/$(basename "${BASH_SOURCE[0]}")"
 pass "TUN: IP-in-IP to decapsulating realservers, and ICMP fragmentation-needed on a full-size upload"
