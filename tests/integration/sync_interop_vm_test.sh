@@ -12,6 +12,8 @@
 #  - kernel -> lvsd: N connections that `a` itself opens through its own
 #    ip_vs (NAT, :82); lvsd's receiver applies the kernel master's entries to
 #    its table (its service for :82 exists, so they bind to it).
+#  - lvsd with the ip_vs backend starts the kernel's master sync daemon when
+#    its VRRP instance becomes MASTER, and stops it when lvsd stops.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -122,10 +124,51 @@ YAML
   kill "$LPID"
   wait "$LPID" || true
   [ "$ok" = 1 ] || { tail -30 "$WORK/lvsd.log"; exit 1; }
+
+  # lvsd with the ip_vs backend drives the kernel's own sync daemon: master
+  # while its VRRP instance is MASTER, stopped when lvsd stops.
+  ip netns add k
+  ip netns add kp
+  ip -n k link set lo up
+  ip link add k0 netns k type veth peer name kp0 netns kp
+  ip -n k addr add 10.1.0.1/24 dev k0
+  ip -n kp addr add 10.1.0.2/24 dev kp0
+  ip -n k link set k0 up
+  ip -n kp link set kp0 up
+  cat >"$WORK/k.yaml" <<'YAML'
+global: {logging: {target: console, level: info}}
+forwarding: {backend: ipvs}
+services:
+  - {name: web, address: 10.1.0.100, port: 80, scheduler: rr, realservers: [{address: 10.1.0.2}]}
+vrrp:
+  instances:
+    - {name: VI_K, interface: k0, vrid: 7, version: 3, priority: 150, advert_interval: 100ms,
+       virtual_addresses: [10.1.0.100/24]}
+sync:
+  interface: k0
+  syncid: 5
+  role: {follow: VI_K}
+YAML
+  ip netns exec k "$LVSD" --config "$WORK/k.yaml" --status-socket "$WORK/k.sock" >"$WORK/k.log" 2>&1 &
+  KPID=$!
+  daemons=""
+  for _ in $(seq 300); do
+    daemons=$(ip netns exec k ipvsadm -L --daemon 2>/dev/null || true)
+    case $daemons in *master*) break ;; esac
+    sleep 0.1
+  done
+  echo "in-vm: kernel sync daemons under lvsd (ip_vs backend): ${daemons:-none}"
+  case $daemons in *"master sync daemon (mcast=k0, syncid=5"*) ;; *) tail -30 "$WORK/k.log"; exit 1 ;; esac
+  "$LVSCTL" --socket "$WORK/k.sock" --json sync | jq -c '{backend, vrrp_state, kernel_daemons}'
+  kill "$KPID"
+  wait "$KPID" || true
+  daemons=$(ip netns exec k ipvsadm -L --daemon 2>/dev/null || true)
+  [ -z "$daemons" ] || { echo "sync daemon left running after lvsd stopped: $daemons"; exit 1; }
+  echo "in-vm: lvsd stopped, no kernel sync daemon left"
   exit 0
 fi
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (qemu VM)"
 [[ -x $LVSD && -x $LVSCTL && -x $HOLDER ]] || fail "lvsd/lvsctl/conn_holder not built in $BUILD"
 vm_run_self 280 "$here/$(basename "${BASH_SOURCE[0]}")"
-pass "sync interoperates with the kernel's daemons both ways (lvsd master -> kernel backup, kernel master -> lvsd)"
+pass "sync interoperates with the kernel's daemons both ways, and lvsd (ip_vs backend) drives the kernel's sync daemon"
