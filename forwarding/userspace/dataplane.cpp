@@ -148,10 +148,15 @@ void Dataplane::run() {
   uint64_t seen_version = ~uint64_t{0};
   uint64_t next_housekeeping = 0;
   for (;;) {
-    if (engine_.snapshot_version() != seen_version) seen_version = engine_.apply_snapshot();
     int rc = poll(fds.data(), fds.size(), 100);
     if (rc < 0 && errno != EINTR) break;
     if (fds[0].revents & POLLIN) break;
+    // After the wait, not before it: a snapshot published while poll()
+    // blocked (a reload, or the first one at start-up) must be in force
+    // before the synced entries or packets that woke us are handled, or they
+    // would be judged against the old table (sync entries for services
+    // not there yet counted "unknown" and lost).
+    if (engine_.snapshot_version() != seen_version) seen_version = engine_.apply_snapshot();
     uint64_t now = now_ms();
     if (fds[1].revents & POLLIN) engine_.drain_sync(now);
     for (std::size_t i = kFirstQueue; i < fds.size(); ++i) {
