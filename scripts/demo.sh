@@ -128,7 +128,7 @@ step "stopping lvsd on dir2 (SIGTERM) and tearing the lab down"
 kill -TERM "$PID2"
 for _ in $(seq 50); do kill -0 "$PID2" 2>/dev/null || break; sleep 0.1; done
 wait "$PID2" 2>/dev/null && echo "lvsd exited 0" || echo "lvsd exit status $?"
-echo "lvsd rules left in dir2: $(lab_exec dir2 iptables-save | grep -c LVSD || true)"
+echo "lvsd rules left in dir2: $(lab_exec dir2 iptables-save | grep -c LVSD || true), ipsets: $(lab_exec dir2 ipset list -name | grep -c LVSD || true)"
 lab_down
 left=$(ip netns list | awk '{print $1}' | grep -c "^$LAB_PREFIX" || true)
 echo "namespaces left with prefix $LAB_PREFIX: $left"

@@ -12,7 +12,7 @@ PACKAGES=(
   libbenchmark-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   libnetfilter-queue-dev libmnl-dev
   # lab and runtime tools
-  iproute2 iptables nginx-light curl procps systemd jq util-linux socat tcpdump tshark keepalived wrk haproxy
+  iproute2 iptables ipset nginx-light curl procps systemd jq util-linux socat tcpdump tshark keepalived wrk haproxy
   # the real-ip_vs test VM (Debian's own kernel under qemu TCG) and its peers
   qemu-system-x86 busybox-static kmod xz-utils cpio ipvsadm
 )

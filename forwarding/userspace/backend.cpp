@@ -81,7 +81,7 @@ std::error_code check_op(const PlanOp& op) {
 }  // namespace
 
 UserspaceBackend::UserspaceBackend(const UserspaceOptions& options)
-    : options_(options), steering_(options.iptables, options.ip6tables) {}
+    : options_(options), steering_(options.iptables, options.ip6tables, options.ipset) {}
 
 std::unique_ptr<UserspaceBackend> UserspaceBackend::open(const UserspaceOptions& options,
                                                          std::string& error) {

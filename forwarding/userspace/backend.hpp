@@ -32,6 +32,7 @@ struct UserspaceOptions {
   EngineLimits limits;
   std::string iptables = "iptables";
   std::string ip6tables = "ip6tables";
+  std::string ipset = "ipset";
   bool manage_forwarding_sysctl = true;  // NAT needs net.ipv4.ip_forward (ipv6 forwarding)
 };
 

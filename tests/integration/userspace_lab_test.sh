@@ -31,7 +31,7 @@ LVSCTL=$BUILD/daemon/lvsctl
 SYNFLOOD=$BUILD/tests/syn_flood
 
 lab_require_root
-lab_require_cmd nginx curl jq socat tcpdump iptables-save
+lab_require_cmd nginx curl jq socat tcpdump iptables-save ipset
 [ -x "$LVSD" ] && [ -x "$LVSCTL" ] && [ -x "$SYNFLOOD" ] || fail "lvsd/lvsctl/syn_flood not built in $BUILD"
 
 lab_up 3
@@ -117,7 +117,9 @@ pass "lvsd runs the userspace engine"
 
 rules=$(lab_exec dir1 iptables-save -t raw)
 assert_contains "$rules" "-A PREROUTING -m comment --comment lvsd -j LVSD-PRE" "jump to lvsd's chain installed"
-assert_contains "$rules" "-d 192.0.2.200/32 -p tcp -m tcp --dport 80 -j NFQUEUE" "VIP steered to the queue"
+assert_contains "$rules" "-A LVSD-PRE -m set --match-set LVSD-SVC4-GSO dst,dst -j LVSD-Q-GSO" "NAT services matched by their set"
+assert_contains "$rules" "-A LVSD-Q-GSO -j NFQUEUE" "and queued"
+assert_contains "$(lab_exec dir1 ipset list LVSD-SVC4-GSO)" "192.0.2.200,tcp:80" "VIP:port in the set"
 
 get() { lab_exec client curl -fsS --max-time 2 "http://$1/" 2>&1 || echo "ERR"; }
 
@@ -224,6 +226,7 @@ for i in $(seq 100); do kill -0 "$LVSD_PID" 2>/dev/null || break; sleep 0.1; don
 kill -0 "$LVSD_PID" 2>/dev/null && fail "lvsd did not stop"
 rules=$(lab_exec dir1 iptables-save)
 assert_not_contains "$rules" "LVSD" "no lvsd rule left after SIGTERM"
+assert_eq "$(lab_exec dir1 ipset list -name | grep -c LVSD || true)" "0" "no lvsd ipset left after SIGTERM"
 assert_contains "$rules" "-A PREROUTING -s 198.51.100.0/24 -j ACCEPT" "somebody else's rule untouched"
 rules6=$(lab_exec dir1 ip6tables-save)
 assert_not_contains "$rules6" "LVSD" "no lvsd ip6tables rule left"

@@ -1,5 +1,7 @@
 #include "forwarding/userspace/steering.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace lvsd::forwarding::userspace {
@@ -14,32 +16,80 @@ SteeringTarget nat_web() {
   return t;
 }
 
-TEST(UserspaceSteering, AddressServiceIsUntrackedThenQueued) {
+TEST(UserspaceSteering, QueueChainsUntrackThenQueue) {
   const std::string r = steering_ruleset(Family::inet, {nat_web()}, {100, 1});
-  EXPECT_NE(r.find("*raw\n:LVSD-PRE - [0:0]\n"), std::string::npos) << r;
-  const std::string match = "-A LVSD-PRE -d 192.0.2.200/32 -p tcp -m tcp --dport 80";
-  auto notrack = r.find(match + " -j CT --notrack\n");
-  auto queue = r.find(match + " -j NFQUEUE --queue-num 100 --queue-bypass\n");
-  ASSERT_NE(notrack, std::string::npos) << r;
-  ASSERT_NE(queue, std::string::npos) << r;
-  EXPECT_LT(notrack, queue);  // NFQUEUE is terminal: untrack first
+  EXPECT_NE(r.find("*raw\n:LVSD-PRE - [0:0]\n:LVSD-Q-GSO - [0:0]\n:LVSD-Q - [0:0]\n"),
+            std::string::npos)
+      << r;
+  // NFQUEUE is terminal: untrack first. GSO queue 100, plain queue 101.
+  EXPECT_NE(r.find("-A LVSD-Q-GSO -j CT --notrack\n"
+                   "-A LVSD-Q-GSO -j NFQUEUE --queue-num 100 --queue-bypass\n"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(
+      r.find("-A LVSD-Q -j CT --notrack\n-A LVSD-Q -j NFQUEUE --queue-num 101 --queue-bypass\n"),
+      std::string::npos)
+      << r;
 }
 
-TEST(UserspaceSteering, NatRepliesFromEachRealserverToNonLocalAddresses) {
+TEST(UserspaceSteering, ServicesAndRepliesAreMatchedBySets) {
   const std::string r = steering_ruleset(Family::inet, {nat_web()}, {100, 1});
-  for (const char* rs : {"192.0.2.21", "192.0.2.22"}) {
-    const std::string m = std::string("-A LVSD-PRE -s ") + rs +
-                          "/32 -p tcp -m tcp --sport 8080 -m addrtype ! --dst-type LOCAL";
-    EXPECT_NE(r.find(m + " -j CT --notrack\n"), std::string::npos) << r;
-    EXPECT_NE(r.find(m + " -j NFQUEUE"), std::string::npos) << r;
-  }
+  EXPECT_NE(r.find("-A LVSD-PRE -m set --match-set LVSD-SVC4-GSO dst,dst -j LVSD-Q-GSO\n"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.find("-A LVSD-PRE -m set --match-set LVSD-SVC4 dst,dst -j LVSD-Q\n"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.find("-A LVSD-PRE -m set --match-set LVSD-RS4 src,src -m addrtype ! --dst-type "
+                   "LOCAL -j LVSD-Q-GSO\n"),
+            std::string::npos)
+      << r;
+  // No per-address rule: the rule count does not grow with the config.
+  EXPECT_EQ(r.find("192.0.2."), std::string::npos) << r;
 }
 
-TEST(UserspaceSteering, IcmpErrorsToTheVipAreQueued) {
+TEST(UserspaceSteering, RuleCountDoesNotGrowWithRealservers) {
+  SteeringTarget big = nat_web();
+  for (int i = 0; i < 1000; ++i)
+    big.nat_dests.push_back(DestKey{make_address("10.0.0.1"), static_cast<uint16_t>(20000 + i)});
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+  EXPECT_EQ(lines(steering_ruleset(Family::inet, {nat_web()}, {100, 1})),
+            lines(steering_ruleset(Family::inet, {big}, {100, 1})));
+  // The set holds them all (each once).
+  const std::string sets = steering_sets(Family::inet, {big});
+  EXPECT_NE(sets.find("add LVSD-RS4-NEW 10.0.0.1,tcp:20999\n"), std::string::npos);
+  // 5 sets x (2 create, flush, swap, destroy) + VIP:port, VIP, 1002 RS:port, 3 RS addresses.
+  EXPECT_EQ(std::count(sets.begin(), sets.end(), '\n'), 5 * 5 + 1 + 1 + 1002 + 3);
+}
+
+TEST(UserspaceSteering, SetsAreFilledAsACopyAndSwappedIn) {
+  const std::string s = steering_sets(Family::inet, {nat_web()});
+  const std::string want =
+      "create LVSD-RS4 hash:ip,port family inet maxelem 65536\n"
+      "create LVSD-RS4-NEW hash:ip,port family inet maxelem 65536\n"
+      "flush LVSD-RS4-NEW\n"
+      "add LVSD-RS4-NEW 192.0.2.21,tcp:8080\n"
+      "add LVSD-RS4-NEW 192.0.2.22,tcp:8080\n"
+      "swap LVSD-RS4-NEW LVSD-RS4\n"
+      "destroy LVSD-RS4-NEW\n";
+  EXPECT_NE(s.find(want), std::string::npos) << s;
+  EXPECT_NE(s.find("add LVSD-SVC4-GSO-NEW 192.0.2.200,tcp:80\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("add LVSD-VIP4-NEW 192.0.2.200\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("add LVSD-RSADDR4-NEW 192.0.2.21\n"), std::string::npos) << s;
+  // A NAT-only service is not in the plain set.
+  EXPECT_EQ(s.find("add LVSD-SVC4-NEW"), std::string::npos) << s;
+}
+
+TEST(UserspaceSteering, IcmpErrorsToTheVipAndFromNatRealserversAreQueued) {
   const std::string r = steering_ruleset(Family::inet, {nat_web()}, {100, 1});
   for (const char* type : {"3", "11", "12"}) {
-    EXPECT_NE(r.find(std::string("-A LVSD-PRE -d 192.0.2.200/32 -p icmp -m icmp --icmp-type ") +
-                     type + " -j NFQUEUE"),
+    EXPECT_NE(r.find(std::string("-A LVSD-PRE -p icmp -m icmp --icmp-type ") + type +
+                     " -m set --match-set LVSD-VIP4 dst -j LVSD-Q\n"),
+              std::string::npos)
+        << r;
+    EXPECT_NE(r.find(std::string("-A LVSD-PRE -p icmp -m icmp --icmp-type ") + type +
+                     " -m set --match-set LVSD-RSADDR4 src -m addrtype ! --dst-type LOCAL -j "
+                     "LVSD-Q\n"),
               std::string::npos)
         << r;
   }
@@ -47,50 +97,64 @@ TEST(UserspaceSteering, IcmpErrorsToTheVipAreQueued) {
 
 TEST(UserspaceSteering, SeveralQueuesAreBalanced) {
   const std::string r = steering_ruleset(Family::inet, {nat_web()}, {100, 4});
-  EXPECT_NE(r.find("-j NFQUEUE --queue-balance 100:103 --queue-bypass"), std::string::npos) << r;
+  EXPECT_NE(r.find("-A LVSD-Q-GSO -j NFQUEUE --queue-balance 100:103 --queue-bypass"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.find("-A LVSD-Q -j NFQUEUE --queue-balance 104:107 --queue-bypass"),
+            std::string::npos)
+      << r;
   EXPECT_EQ(r.find("--queue-num"), std::string::npos);
 }
 
-TEST(UserspaceSteering, DirectRoutingServicesUseThePlainQueues) {
+TEST(UserspaceSteering, DirectRoutingServicesUseThePlainSet) {
   SteeringTarget dr{ServiceKey::inet(Protocol::tcp, make_address("192.0.2.201"), 80), {}};
   dr.nat_only = false;
-  const std::string r = steering_ruleset(Family::inet, {nat_web(), dr}, {100, 2});
-  EXPECT_NE(r.find("-d 192.0.2.201/32 -p tcp -m tcp --dport 80 -j NFQUEUE --queue-balance 102:103"),
-            std::string::npos)
-      << r;
-  EXPECT_NE(r.find("-d 192.0.2.200/32 -p tcp -m tcp --dport 80 -j NFQUEUE --queue-balance 100:101"),
-            std::string::npos)
-      << r;
+  const std::string s = steering_sets(Family::inet, {nat_web(), dr});
+  EXPECT_NE(s.find("add LVSD-SVC4-NEW 192.0.2.201,tcp:80\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("add LVSD-SVC4-GSO-NEW 192.0.2.200,tcp:80\n"), std::string::npos) << s;
+  EXPECT_EQ(s.find("add LVSD-SVC4-GSO-NEW 192.0.2.201"), std::string::npos) << s;
 }
 
 TEST(UserspaceSteering, FamiliesAreSeparated) {
   SteeringTarget v6{ServiceKey::inet(Protocol::udp, make_address("2001:db8::200"), 53), {}};
-  const std::string r4 = steering_ruleset(Family::inet, {nat_web(), v6}, {100, 1});
+  const std::string s4 = steering_sets(Family::inet, {nat_web(), v6});
+  const std::string s6 = steering_sets(Family::inet6, {nat_web(), v6});
+  EXPECT_EQ(s4.find("2001:db8::200"), std::string::npos);
+  EXPECT_EQ(s6.find("192.0.2.200"), std::string::npos);
+  EXPECT_NE(s6.find("create LVSD-SVC6-GSO hash:ip,port family inet6 maxelem 65536\n"),
+            std::string::npos)
+      << s6;
+  EXPECT_NE(s6.find("add LVSD-SVC6-GSO-NEW 2001:db8::200,udp:53\n"), std::string::npos) << s6;
   const std::string r6 = steering_ruleset(Family::inet6, {nat_web(), v6}, {100, 1});
-  EXPECT_EQ(r4.find("2001:db8::200"), std::string::npos);
-  EXPECT_EQ(r6.find("192.0.2.200"), std::string::npos);
-  EXPECT_NE(r6.find("-d 2001:db8::200/128 -p udp -m udp --dport 53"), std::string::npos) << r6;
-  EXPECT_NE(r6.find("-p ipv6-icmp -m icmp6 --icmpv6-type 2"), std::string::npos) << r6;
+  EXPECT_NE(r6.find("-p ipv6-icmp -m icmp6 --icmpv6-type 2 -m set --match-set LVSD-VIP6 dst"),
+            std::string::npos)
+      << r6;
 }
 
 TEST(UserspaceSteering, AllPortServiceAndFwmarkService) {
   SteeringTarget all{ServiceKey::inet(Protocol::tcp, make_address("192.0.2.201"), 0), {}};
   SteeringTarget mark{ServiceKey::mark(7), {}};
   const std::string r = steering_ruleset(Family::inet, {all, mark}, {5, 1});
-  EXPECT_NE(r.find("-A LVSD-PRE -d 192.0.2.201/32 -p tcp -j NFQUEUE --queue-num 5"),
-            std::string::npos)
-      << r;
+  EXPECT_NE(r.find("-A LVSD-PRE -d 192.0.2.201/32 -p tcp -j LVSD-Q-GSO\n"), std::string::npos) << r;
   // fwmark services are matched in mangle, after the operator's MARK rules.
   EXPECT_NE(
       r.find(
           "*mangle\n:LVSD-MARK - [0:0]\n-A LVSD-MARK -m mark --mark 0x7 -j NFQUEUE --queue-num 5"),
       std::string::npos)
       << r;
+  // The all-port service's VIP still takes ICMP errors; it is in no port set.
+  const std::string s = steering_sets(Family::inet, {all, mark});
+  EXPECT_NE(s.find("add LVSD-VIP4-NEW 192.0.2.201\n"), std::string::npos) << s;
+  EXPECT_EQ(s.find("add LVSD-SVC4"), std::string::npos) << s;
 }
 
-TEST(UserspaceSteering, EmptyTargetsStillDeclareTheChains) {
+TEST(UserspaceSteering, EmptyTargetsStillDeclareChainsAndSets) {
   const std::string r = steering_ruleset(Family::inet, {}, {100, 1});
-  EXPECT_EQ(r, "*raw\n:LVSD-PRE - [0:0]\nCOMMIT\n*mangle\n:LVSD-MARK - [0:0]\nCOMMIT\n");
+  EXPECT_NE(r.find(":LVSD-PRE - [0:0]"), std::string::npos) << r;
+  EXPECT_NE(r.find(":LVSD-MARK - [0:0]"), std::string::npos) << r;
+  const std::string s = steering_sets(Family::inet, {});
+  EXPECT_NE(s.find("create LVSD-SVC4 hash:ip,port"), std::string::npos) << s;
+  EXPECT_EQ(s.find("add "), std::string::npos) << s;
 }
 
 }  // namespace
