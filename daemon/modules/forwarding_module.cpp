@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -169,6 +170,20 @@ std::set<fwd::ServiceKey> ForwardingModule::owned_keys(const fwd::ForwardingPlan
   for (const auto& [key, _] : desired.services)
     keys.insert(key);
   return keys;
+}
+
+void ForwardingModule::reconcile_soon(std::string_view why) {
+  if (!backend_ || stopped_) return;
+  if (reconcile_pending_) {
+    ++counters_.coalesced;
+    return;
+  }
+  reconcile_pending_ = true;
+  pending_why_ = std::string(why);
+  boost::asio::post(io_, [this] {
+    reconcile_pending_ = false;
+    reconcile(pending_why_);
+  });
 }
 
 void ForwardingModule::reconcile(std::string_view why) {
@@ -391,6 +406,7 @@ json ForwardingModule::snapshot() const {
       {"last_error", last_error_},
       {"counters",
        {{"reconciles", counters_.reconciles},
+        {"reconciles_coalesced", counters_.coalesced},
         {"ops_applied", counters_.ops_applied},
         {"ops_failed", counters_.ops_failed},
         {"drift_repairs", counters_.drift_repairs},

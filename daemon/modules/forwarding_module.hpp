@@ -43,6 +43,7 @@ using BackendFactory =
 
 struct ForwardingCounters {
   std::uint64_t reconciles = 0;       // read-back + compare rounds
+  std::uint64_t coalesced = 0;        // reconcile_soon requests served by another's round
   std::uint64_t ops_applied = 0;      // delta operations that succeeded
   std::uint64_t ops_failed = 0;       // delta operations the backend refused
   std::uint64_t drift_repairs = 0;    // successful ops that undid a change made behind our back
@@ -72,6 +73,14 @@ class ForwardingModule : public core::Module {
   void set_health_provider(HealthProvider provider) { health_provider_ = std::move(provider); }
   // Reconciles now; `why` is logged ("start", "reload", "periodic", "health").
   void reconcile(std::string_view why);
+  // Reconciles once the handlers already queued on the io_context have run:
+  // requests made meanwhile share that one reconcile (counted as coalesced).
+  // For health transitions, which come in bursts (a switch dies: every
+  // realserver behind it fails within one check interval): one reconcile
+  // per burst instead of one per realserver. A reconcile costs O(table)
+  // (~0.25 s at 10,000 realservers), so one each would stall the control
+  // loop, delay the other checks past their timeout, and feed the burst.
+  void reconcile_soon(std::string_view why);
 
   const ForwardingCounters& counters() const { return counters_; }
   forwarding::Backend* backend() { return backend_.get(); }
@@ -105,6 +114,8 @@ class ForwardingModule : public core::Module {
   std::string last_error_;
   std::string last_reconcile_;
   bool stopped_ = false;
+  bool reconcile_pending_ = false;
+  std::string pending_why_;
 };
 
 }  // namespace lvsd::modules

@@ -121,8 +121,9 @@ mkdir -p "$TMP/nginx"
 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/out.log" 2>&1 &
 PIDS+=($!)
 wait_for 20 requests || { echo "checker_scale: nginx did not start:" >&2; cat "$TMP/nginx/error.log" "$TMP/nginx/out.log" >&2; exit 1; }
-[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((BASE_PORT + N - 1))/healthz") == 200 ]] ||
-  { echo "checker_scale: nginx does not answer on the last port" >&2; exit 1; }
+# The status port answers first; the other listeners follow (seconds at N=10000).
+last_ok() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$((BASE_PORT + N - 1))/healthz") == 200 ]]; }
+wait_for 30 last_ok || { echo "checker_scale: nginx does not answer on the last port" >&2; exit 1; }
 
 # ---- configs ------------------------------------------------------------------
 SOCK=$TMP/lvsd.sock

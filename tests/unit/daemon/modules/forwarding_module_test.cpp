@@ -136,6 +136,31 @@ TEST_F(ForwardingModuleTest, DriftIsRepairedCountedAndPublished) {
   EXPECT_EQ(m->counters().drift_repairs, 2u);
 }
 
+TEST_F(ForwardingModuleTest, ReconcileSoonCoalescesABurstIntoOneRound) {
+  auto m = make(factory());
+  const auto cfg = load(kBase);
+  m->start(cfg);
+  const auto rounds = m->counters().reconciles;
+  // A burst of health transitions, each asking for a reconcile.
+  for (int i = 0; i < 50; ++i)
+    m->reconcile_soon("health");
+  EXPECT_EQ(m->counters().reconciles, rounds);  // nothing yet: after the queued handlers
+  io_.poll();
+  io_.restart();
+  EXPECT_EQ(m->counters().reconciles, rounds + 1);
+  EXPECT_EQ(m->counters().coalesced, 49u);
+  // The next request after that round gets a round of its own.
+  m->reconcile_soon("health");
+  io_.poll();
+  EXPECT_EQ(m->counters().reconciles, rounds + 2);
+  // After stop, nothing is scheduled.
+  m->stop();
+  m->reconcile_soon("health");
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(m->counters().reconciles, rounds + 2);
+}
+
 TEST_F(ForwardingModuleTest, ForeignServicesAreLeftAloneUnlessConfigured) {
   fwd::VirtualService foreign;
   foreign.key =
