@@ -1,7 +1,9 @@
 #include "checkers/probes/curl_multi_asio.hpp"
 
-#include <poll.h>
+#include <sys/epoll.h>
 #include <unistd.h>
+
+#include <array>
 
 #include <mutex>
 #include <stdexcept>
@@ -16,6 +18,12 @@ boost::asio::io_context::id CurlMulti::id;
 
 namespace {
 
+int make_epoll() {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("epoll_create1 failed");
+  return fd;
+}
+
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -27,7 +35,11 @@ void global_init() {
 }  // namespace
 
 CurlMulti::CurlMulti(boost::asio::io_context& io)
-    : boost::asio::io_context::service(io), io_(io), timer_(io), sentinel_(io) {
+    : boost::asio::io_context::service(io),
+      io_(io),
+      timer_(io),
+      epfd_(make_epoll()),
+      epoll_(io, epfd_) {
   global_init();
   multi_ = curl_multi_init();
   if (!multi_) throw std::runtime_error("curl_multi_init failed");
@@ -53,11 +65,10 @@ void CurlMulti::shutdown() {
   transfers_.clear();
   for (auto& [easy, done] : transfers)
     curl_multi_remove_handle(multi_, easy);
-  for (auto& [fd, sock] : sockets_)
-    sock->descriptor.release();
   sockets_.clear();
   boost::system::error_code ignored;
   timer_.cancel(ignored);
+  epoll_.close(ignored);  // closes epfd_
 }
 
 bool CurlMulti::add(CURL* easy, Completion done) {
@@ -90,10 +101,19 @@ int CurlMulti::timer_cb(CURLM*, long timeout_ms, void* userp) {
   uint64_t gen = ++self->timer_generation_;
   self->timer_.cancel();
   if (timeout_ms < 0) return 0;
-  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  self->timer_.async_wait([self, gen](const boost::system::error_code& ec) {
-    if (ec || gen != self->timer_generation_) return;
+  auto fire = [self, gen] {
+    if (gen != self->timer_generation_) return;
     self->action(CURL_SOCKET_TIMEOUT, 0);
+  };
+  if (timeout_ms == 0) {
+    // "Now": a posted call, not a timer (re-arming Asio's timerfd is a
+    // syscall, and libcurl asks for 0 ms on every new transfer).
+    boost::asio::post(self->io_, fire);
+    return 0;
+  }
+  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  self->timer_.async_wait([fire](const boost::system::error_code& ec) {
+    if (!ec) fire();
   });
   return 0;
 }
@@ -104,94 +124,76 @@ int CurlMulti::close_socket_cb(void* clientp, curl_socket_t s) {
 }
 
 void CurlMulti::watch(curl_socket_t s, int what) {
-  auto& slot = sockets_[s];
-  if (!slot) {
-    slot = std::make_unique<Socket>(io_);
-    boost::system::error_code ec;
-    slot->descriptor.assign(s, ec);
-    if (ec) {
-      sockets_.erase(s);
-      return;
-    }
-    slot->generation = next_generation_++;
+  auto [it, added] = sockets_.try_emplace(s);
+  Socket& sock = it->second;
+  if (!added && sock.want == what) return;
+  epoll_event ev{};
+  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+  if (added) sock.generation = next_generation_++;
+  ev.data.u64 = (static_cast<uint64_t>(sock.generation) << 32) | static_cast<uint32_t>(s);
+  if (epoll_ctl(epfd_, added ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev) < 0) {
+    // Not watchable (closed under us): libcurl's timeout ends the transfer.
+    sockets_.erase(it);
+    return;
   }
-  Socket& sock = *slot;
-  bool stale = (sock.read_waiting && !(what & CURL_POLL_IN)) ||
-               (sock.write_waiting && !(what & CURL_POLL_OUT));
   sock.want = what;
-  if (stale) {
-    // Drop the waits for what libcurl no longer wants.
-    boost::system::error_code ignored;
-    sock.descriptor.cancel(ignored);
-    sock.read_waiting = sock.write_waiting = false;
-    sock.generation = next_generation_++;
-  }
-  arm(s);
+  wait_ready();
 }
 
 void CurlMulti::forget(curl_socket_t s) {
   auto it = sockets_.find(s);
   if (it == sockets_.end()) return;
-  // Deregisters from the reactor without closing: libcurl owns the fd.
-  it->second->descriptor.release();
+  // libcurl owns the fd (it may keep it open): deregister only.
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, s, nullptr);
   sockets_.erase(it);
 }
 
-void CurlMulti::arm(curl_socket_t s) {
-  auto it = sockets_.find(s);
-  if (it == sockets_.end()) return;
-  Socket& sock = *it->second;
-  int need = 0;
-  if ((sock.want & CURL_POLL_IN) && !sock.read_waiting) need |= POLLIN;
-  if ((sock.want & CURL_POLL_OUT) && !sock.write_waiting) need |= POLLOUT;
-  if (need == 0) return;
+void CurlMulti::wait_ready() {
+  if (waiting_ || pump_posted_ || !epoll_.is_open()) return;
+  waiting_ = true;
+  epoll_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                    [this](const boost::system::error_code& ec) {
+                      waiting_ = false;
+                      if (ec == boost::asio::error::operation_aborted) return;
+                      pump();
+                    });
+}
 
-  // Level-triggered check: ready now (possibly data libcurl left behind, which
-  // an edge-triggered wait would never report)?
-  pollfd pfd{s, static_cast<short>(need), 0};
-  if (::poll(&pfd, 1, 0) > 0 && pfd.revents != 0) {
-    int mask = 0;
-    if (pfd.revents & (POLLIN | POLLHUP)) mask |= CURL_CSELECT_IN;
-    if (pfd.revents & POLLOUT) mask |= CURL_CSELECT_OUT;
-    if (pfd.revents & POLLERR) mask |= CURL_CSELECT_ERR;
-    if (need & POLLIN) sock.read_waiting = true;
-    if (need & POLLOUT) sock.write_waiting = true;
-    uint64_t gen = sock.generation;
-    boost::asio::post(io_, [this, s, gen, mask, need] {
+void CurlMulti::pump() {
+  // Single-threaded io_context: between the last empty epoll_wait below and
+  // the async_wait that follows it no reactor poll runs, so no readiness edge
+  // can be reported while nobody waits for it.
+  std::array<epoll_event, 128> evs;
+  for (int round = 0; round < 16; ++round) {
+    int n = epoll_wait(epfd_, evs.data(), static_cast<int>(evs.size()), 0);
+    if (n <= 0) {
+      wait_ready();
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto s = static_cast<curl_socket_t>(evs[i].data.u64 & 0xffffffffu);
+      const auto gen = static_cast<uint32_t>(evs[i].data.u64 >> 32);
       auto it = sockets_.find(s);
-      if (it == sockets_.end() || it->second->generation != gen) return;
-      if (need & POLLIN) it->second->read_waiting = false;
-      if (need & POLLOUT) it->second->write_waiting = false;
+      if (it == sockets_.end() || it->second.generation != gen) continue;  // gone meanwhile
+      int mask = 0;
+      if (evs[i].events & (EPOLLIN | EPOLLHUP)) mask |= CURL_CSELECT_IN;
+      if (evs[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (evs[i].events & EPOLLERR) mask |= CURL_CSELECT_ERR;
       action(s, mask);
-    });
-    return;
+    }
   }
-
-  uint64_t gen = sock.generation;
-  auto on_ready = [this, s, gen](bool read) {
-    return [this, s, gen, read](const boost::system::error_code& ec) {
-      auto it = sockets_.find(s);
-      if (it == sockets_.end() || it->second->generation != gen) return;
-      (read ? it->second->read_waiting : it->second->write_waiting) = false;
-      if (ec == boost::asio::error::operation_aborted) return;
-      action(s, ec ? CURL_CSELECT_ERR : (read ? CURL_CSELECT_IN : CURL_CSELECT_OUT));
-    };
-  };
-  if (need & POLLIN) {
-    sock.read_waiting = true;
-    sock.descriptor.async_wait(boost::asio::posix::descriptor_base::wait_read, on_ready(true));
-  }
-  if (need & POLLOUT) {
-    sock.write_waiting = true;
-    sock.descriptor.async_wait(boost::asio::posix::descriptor_base::wait_write, on_ready(false));
-  }
+  // Still busy: let other handlers (timers, other checks) run, then go on.
+  pump_posted_ = true;
+  boost::asio::post(io_, [this] {
+    pump_posted_ = false;
+    pump();
+  });
 }
 
 void CurlMulti::action(curl_socket_t s, int ev_bitmask) {
   int running = 0;
   curl_multi_socket_action(multi_, s, ev_bitmask, &running);
-  // Still watched and still wanted: wait again (or act again when ready).
-  if (s != CURL_SOCKET_TIMEOUT) arm(s);
   drain_done();
 }
 

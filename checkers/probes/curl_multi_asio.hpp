@@ -6,8 +6,14 @@
 // thread is started (IP-literal connects never reach libcurl's resolver).
 //
 // Asio's epoll reactor is edge-triggered while libcurl expects level-triggered
-// readiness (it may leave data in the socket), so before waiting again on a
-// socket the service polls it once and acts at once when it is still ready.
+// readiness (it may leave data in the socket). The service keeps its own
+// epoll instance with level-triggered registrations of exactly what libcurl
+// asks for, and Asio watches only that instance's descriptor: one wakeup
+// hands over every ready socket (epoll_wait with no timeout, repeated until
+// empty, then Asio waits again). Per socket that costs one epoll_ctl per
+// change of interest; an earlier version registered each socket with Asio
+// and poll()ed it before every wait (3 polls, 2 epoll_ctl and an ioctl per
+// HTTP check, measured with strace).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,12 +49,8 @@ class CurlMulti final : public boost::asio::io_context::service {
 
  private:
   struct Socket {
-    explicit Socket(boost::asio::io_context& io) : descriptor(io) {}
-    boost::asio::posix::stream_descriptor descriptor;
-    int want = 0;  // CURL_POLL_IN / OUT / INOUT
-    bool read_waiting = false;
-    bool write_waiting = false;
-    uint64_t generation = 0;
+    int want = 0;             // CURL_POLL_IN / OUT / INOUT
+    uint32_t generation = 0;  // tells a stale event (fd number reused) apart
   };
 
   void shutdown() override;
@@ -58,19 +60,26 @@ class CurlMulti final : public boost::asio::io_context::service {
 
   void watch(curl_socket_t s, int what);
   void forget(curl_socket_t s);
-  void arm(curl_socket_t s);
+  // Hands every ready socket to libcurl, then waits again (or, after a
+  // bounded amount of work, yields to other handlers and continues).
+  void pump();
+  void wait_ready();
   void action(curl_socket_t s, int ev_bitmask);
   void drain_done();
 
   boost::asio::io_context& io_;
   CURLM* multi_ = nullptr;
   boost::asio::steady_timer timer_;
-  // Created before this service is registered, so the reactor's services are
-  // shut down after it.
-  boost::asio::posix::stream_descriptor sentinel_;
-  std::unordered_map<curl_socket_t, std::unique_ptr<Socket>> sockets_;
+  // The level-triggered epoll instance (owned) and Asio's view of it. Created
+  // before this service is registered, so the reactor's services are shut
+  // down after it.
+  int epfd_ = -1;
+  boost::asio::posix::stream_descriptor epoll_;
+  bool waiting_ = false;  // an async_wait on epoll_ is pending
+  bool pump_posted_ = false;
+  std::unordered_map<curl_socket_t, Socket> sockets_;
   std::unordered_map<CURL*, Completion> transfers_;
-  uint64_t next_generation_ = 1;
+  uint32_t next_generation_ = 1;
   uint64_t timer_generation_ = 0;
 };
 
