@@ -26,6 +26,7 @@
 #include <boost/asio/ip/address_v6.hpp>
 
 #include "vrrp/advert_codec.hpp"
+#include "vrrp/vmac.hpp"
 
 namespace lvsd::vrrp {
 
@@ -101,6 +102,17 @@ class AddressManager {
   // (IPv6) for `address` out of `device`.
   virtual std::error_code announce(const std::string& device,
                                    const boost::asio::ip::address& address) = 0;
+
+  // The virtual MAC interface (vmac.hpp): creates the macvlan, or adopts the
+  // one found under its name when it is ours (classify_link), applies the
+  // sysctls keepalived applies, gives an IPv6 one the base's link-local
+  // address, and brings it up. Idempotent. Returns whether it was created;
+  // the error is a sentence ("interface vrrp.51 exists and is not a vmac").
+  virtual Result<bool, std::string> ensure_vmac(const VmacSpec& spec) = 0;
+  // Deletes the macvlan when it is ours (never anything else: EPERM) and,
+  // with the last vmac of its base, restores the sysctls changed for it.
+  // Absent: success.
+  virtual std::error_code remove_vmac(const VmacSpec& spec) = 0;
 };
 
 }  // namespace lvsd::vrrp

@@ -67,6 +67,8 @@ struct Driver::Instance {
   bool want_master = false;  // sync group: Master_Down_Timer expired, held back
   std::string last_send_error;
   std::optional<TimePoint> last_mismatch_log;
+  bool vmac_ready = false;  // ensure_vmac() succeeded for the current macvlan
+  std::string vmac_error;   // the last failure, logged once
 };
 
 Driver::Driver(boost::asio::io_context& io, checkers::Clock& clock, Transport& transport,
@@ -121,11 +123,15 @@ void Driver::configure(std::vector<InstanceConfig> configs) {
                            [&](const auto& p) { return p && p->cfg.name == cfg.name; });
     if (it != instances_.end()) {
       Instance& old = **it;
+      // A new vmac (or none any more) moves the VIPs and the channel to
+      // another device: a restart, like a new interface.
       const bool restart = old.cfg.interface != cfg.interface || old.cfg.family != cfg.family ||
                            old.cfg.fsm.vrid != cfg.fsm.vrid ||
-                           old.cfg.fsm.version != cfg.fsm.version;
+                           old.cfg.fsm.version != cfg.fsm.version || old.cfg.vmac != cfg.vmac;
       if (!restart) {
         if (!(old.cfg == cfg)) {
+          // (With a vmac this also moves the channel between the macvlan and
+          // the interface: channel_interface().)
           const bool multicast_changed = old.cfg.unicast_peers.empty() != cfg.unicast_peers.empty();
           old.cfg = cfg;
           log_report(old, "update", old.vips.update(addresses_, cfg.vips, cfg.routes));
@@ -190,14 +196,74 @@ void Driver::stop_instance(Instance& i, bool resign_hold) {
     if (i.vips.holding() || !i.vips.owned_addresses().empty() || !i.vips.owned_routes().empty())
       log_report(i, "release", i.vips.release(addresses_));
     detach(i);
+    remove_vmac(i);
   }
+}
+
+// ---------------------------------------------------------------- vmac
+
+std::string Driver::channel_interface(const InstanceConfig& c) {
+  return c.vmac && c.unicast_peers.empty() ? c.vmac->name : c.interface;
+}
+
+bool Driver::ensure_vmac(Instance& i, std::string& fault) {
+  const VmacSpec& spec = *i.cfg.vmac;
+  if (i.vmac_ready) {
+    // Still there as we left it? (An operator may delete it; the kernel
+    // deletes it with its base.) Then nothing to do: this runs on every
+    // netlink event.
+    auto info = addresses_.interface(spec.name);
+    if (info && info->up && info->mac == spec.mac) return true;
+    // Lost (its VIPs went with it): a Fault now, like a lost interface — a
+    // master leaves the RFC way — and made again right after, then the
+    // instance restarts as Backup.
+    i.vmac_ready = false;
+    fault = "vmac " + spec.name + " disappeared";
+    spdlog::warn("event=vrrp_vmac_lost instance={} vmac={}", quote(i.cfg.name), spec.name);
+    std::weak_ptr<bool> alive = alive_;
+    boost::asio::post(io_, [this, alive] {
+      if (alive.expired() || stopping_) return;
+      evaluate_all();
+      publish();
+    });
+    return false;
+  }
+  auto r = addresses_.ensure_vmac(spec);
+  if (!r) {
+    fault = "vmac " + spec.name + ": " + r.error();
+    if (r.error() != i.vmac_error) {
+      spdlog::warn("event=vrrp_vmac_failed instance={} vmac={} error={}", quote(i.cfg.name),
+                   spec.name, quote(r.error()));
+    }
+    i.vmac_error = r.error();
+    return false;
+  }
+  i.vmac_error.clear();
+  i.vmac_ready = true;
+  spdlog::info("event=vrrp_vmac instance={} vmac={} base={} mac={} op={}", quote(i.cfg.name),
+               spec.name, spec.base, mac_string(spec.mac), *r ? "created" : "adopted");
+  return true;
+}
+
+void Driver::remove_vmac(Instance& i) {
+  if (!i.cfg.vmac) return;
+  // Also when ensure_vmac() never succeeded: a leftover of ours is removed,
+  // a foreign interface is refused (EPERM) by the address manager.
+  if (auto ec = addresses_.remove_vmac(*i.cfg.vmac)) {
+    spdlog::warn("event=vrrp_vmac_remove_failed instance={} vmac={} error={}", quote(i.cfg.name),
+                 i.cfg.vmac->name, quote(ec.message()));
+  } else if (i.vmac_ready) {
+    spdlog::info("event=vrrp_vmac_removed instance={} vmac={}", quote(i.cfg.name),
+                 i.cfg.vmac->name);
+  }
+  i.vmac_ready = false;
 }
 
 // ---------------------------------------------------------- interface state
 
 Driver::ChannelEntry* Driver::attach(Instance& i, std::string& error) {
-  const ChannelKey key{i.cfg.interface, i.cfg.family};
-  auto info = addresses_.interface(i.cfg.interface);
+  const ChannelKey key{channel_interface(i.cfg), i.cfg.family};
+  auto info = addresses_.interface(key.first);
   const int ifindex = info ? info->index : 0;
   auto it = channels_.find(key);
   if (it != channels_.end() && it->second->ifindex != ifindex) {
@@ -319,9 +385,11 @@ void Driver::evaluate(Instance& i) {
                             i.source->to_v6()) != info->ipv6_link_local.end();
     if (still) src = i.source;
   }
+  if (fault.empty() && c.vmac) ensure_vmac(i, fault);
   if (fault.empty()) {
     std::string error;
-    if (!attach(i, error)) fault = "cannot open the VRRP socket on " + c.interface + ": " + error;
+    if (!attach(i, error))
+      fault = "cannot open the VRRP socket on " + channel_interface(c) + ": " + error;
   }
   const TimePoint now = clock_.now();
   if (!i.fsm) {
@@ -794,6 +862,7 @@ void Driver::check_shutdown_done() {
       if (i->vips.holding() || !i->vips.owned_addresses().empty())
         log_report(*i, "release", i->vips.release(addresses_));
       detach(*i);
+      remove_vmac(*i);
     }
     channels_.clear();
     publish();
@@ -820,6 +889,11 @@ void Driver::publish() {
     st.source = i.source;
     st.running = i.fsm.has_value();
     st.trackers = i.trackers;
+    if (i.cfg.vmac) {
+      st.vmac = i.cfg.vmac->name;
+      st.vmac_mac = mac_string(i.cfg.vmac->mac);
+      st.vmac_ready = i.vmac_ready;
+    }
     st.vips.clear();
     for (const auto& v : i.cfg.vips)
       st.vips.push_back(v.str());
@@ -851,6 +925,19 @@ void Driver::publish() {
   }
   for (auto& [name, g] : groups)
     s.groups.push_back(std::move(g));
+  if (hooks_.on_holding) {
+    std::map<std::string, bool> holding;
+    for (const auto& st : s.instances)
+      holding[st.name] = st.holds_vips;
+    for (const auto& [name, h] : holding) {
+      auto it = holding_.find(name);
+      if (it == holding_.end() ? h : it->second != h) hooks_.on_holding(name, h);
+    }
+    for (const auto& [name, h] : holding_) {
+      if (h && !holding.count(name)) hooks_.on_holding(name, false);  // removed
+    }
+    holding_ = std::move(holding);
+  }
   std::lock_guard lock(status_mutex_);
   status_ = std::move(s);
 }

@@ -26,7 +26,15 @@
 //     advert goes out: the old master drops the VIPs when it hears that
 //     advert, and by then the LAN has been told where they went;
 //   - trackers (tracking.hpp) set the effective priority and may fault the
-//     instance; the instance's own interface fault is reported first.
+//     instance; the instance's own interface fault is reported first;
+//   - with a vmac (vmac.hpp) the macvlan is made (or adopted) before the FSM
+//     starts and re-made when it disappears (a failure is a Fault); the
+//     VIPs are on it (the caller sets Vip::device), and a multicast
+//     instance's channel is on it too — adverts leave with the virtual MAC,
+//     and the peer's adverts from that same MAC only arrive there (macvlan
+//     private mode); a unicast one keeps its channel on the interface
+//     (keepalived forces vmac_xmit_base then). The macvlan is deleted when
+//     the instance stops or restarts, kept across an unchanged reload.
 //
 // Sync groups (keepalived's vrrp_sync_group, for the instances of one
 // director): members move together.
@@ -90,6 +98,8 @@ struct InstanceConfig {
   std::vector<Tracker> trackers;
   // The sync group this instance belongs to ("" = none); see the header.
   std::string sync_group;
+  // use_vmac: the macvlan (its base is `interface`); see the header.
+  std::optional<VmacSpec> vmac;
   bool operator==(const InstanceConfig&) const = default;
 };
 
@@ -130,6 +140,9 @@ struct InstanceStatus {
   DropCounters drops;
   std::optional<TransitionRecord> last_transition;
   std::vector<TrackerStatus> trackers;
+  std::string vmac;         // the macvlan's name ("" = no vmac)
+  std::string vmac_mac;     // "00:00:5e:00:01:33"
+  bool vmac_ready = false;  // made or adopted, with its sysctls, up
 };
 
 // Packets of a channel that matched no instance.
@@ -179,6 +192,9 @@ class Driver {
   struct Hooks {
     std::function<void(const TransitionEvent&)> on_transition;
     std::function<void(const GroupEvent&)> on_group_transition;
+    // An instance started or stopped holding its VIPs (after the kernel was
+    // told); for what depends on it, e.g. Accept_Mode's filter rules.
+    std::function<void(const std::string& instance, bool holding)> on_holding;
   };
 
   Driver(boost::asio::io_context& io, checkers::Clock& clock, Transport& transport,
@@ -235,6 +251,9 @@ class Driver {
   void detach(Instance& i);
   void rebuild_rx(Instance& i);
   void check_shutdown_done();
+  bool ensure_vmac(Instance& i, std::string& fault);
+  void remove_vmac(Instance& i);
+  static std::string channel_interface(const InstanceConfig& c);
   void publish();
 
   boost::asio::io_context& io_;
@@ -262,6 +281,7 @@ class Driver {
   std::function<void()> on_stopped_;
   mutable std::mutex status_mutex_;
   DriverStatus status_;
+  std::map<std::string, bool> holding_;  // last on_holding per instance
   std::shared_ptr<bool> alive_;
 };
 

@@ -28,12 +28,16 @@ void FakeAddressManager::set_interface(InterfaceInfo info) {
 }
 
 void FakeAddressManager::remove_interface(const std::string& name) {
+  drop_interface(name);
+  for (auto& w : watchers_)
+    w();
+}
+
+void FakeAddressManager::drop_interface(const std::string& name) {
   interfaces_.erase(name);
   addresses_.erase(std::remove_if(addresses_.begin(), addresses_.end(),
                                   [&](const Entry& e) { return e.vip.device == name; }),
                    addresses_.end());
-  for (auto& w : watchers_)
-    w();
 }
 
 bool FakeAddressManager::has_address(const boost::asio::ip::address& a) const {
@@ -44,7 +48,13 @@ bool FakeAddressManager::has_address(const boost::asio::ip::address& a) const {
 std::optional<InterfaceInfo> FakeAddressManager::interface(const std::string& name) {
   auto it = interfaces_.find(name);
   if (it == interfaces_.end()) return std::nullopt;
-  return it->second;
+  InterfaceInfo info = it->second;
+  if (auto v = vmacs_.find(name); v != vmacs_.end()) {
+    // A macvlan's carrier is its lower device's (netif_stacked_transfer_operstate).
+    auto base = interfaces_.find(v->second.base);
+    info.running = info.up && base != interfaces_.end() && base->second.up && base->second.running;
+  }
+  return info;
 }
 
 std::error_code FakeAddressManager::add_address(const Vip& vip) {
@@ -89,6 +99,52 @@ std::error_code FakeAddressManager::announce(const std::string& device,
                                              const boost::asio::ip::address& address) {
   if (!interfaces_.count(device)) return err(ENODEV);
   announcements_.push_back({device, address});
+  return {};
+}
+
+void FakeAddressManager::preset_vmac(const VmacSpec& spec) {
+  InterfaceInfo info;
+  info.name = spec.name;
+  info.index = next_index_++;
+  info.mac = spec.mac;
+  info.up = info.running = true;
+  interfaces_[spec.name] = info;
+  vmacs_[spec.name] = spec;
+}
+
+Result<bool, std::string> FakeAddressManager::ensure_vmac(const VmacSpec& spec) {
+  using R = Result<bool, std::string>;
+  auto base = interfaces_.find(spec.base);
+  if (base == interfaces_.end()) return R::failure("interface " + spec.base + " not found");
+  if (interfaces_.count(spec.name)) {
+    auto v = vmacs_.find(spec.name);
+    if (v == vmacs_.end() || v->second.mac != spec.mac)
+      return R::failure("interface " + spec.name + " exists and is not lvsd's vmac");
+    if (v->second == spec) return R(false);
+    drop_interface(spec.name);  // ours on another base: re-created
+    vmacs_.erase(spec.name);
+  }
+  InterfaceInfo info;
+  info.name = spec.name;
+  info.index = next_index_++;
+  info.mac = spec.mac;
+  info.up = true;
+  // IPv6: the base's link-local address is copied (the adverts' source).
+  if (spec.family == Family::inet6) info.ipv6_link_local = base->second.ipv6_link_local;
+  interfaces_[spec.name] = info;
+  vmacs_[spec.name] = spec;
+  ++vmacs_created_;
+  // No watcher call here: the kernel's events reach the real manager's
+  // watchers later, on the io_context, never inside this call.
+  return R(true);
+}
+
+std::error_code FakeAddressManager::remove_vmac(const VmacSpec& spec) {
+  if (!interfaces_.count(spec.name)) return {};
+  auto v = vmacs_.find(spec.name);
+  if (v == vmacs_.end() || v->second.mac != spec.mac) return err(EPERM);
+  vmacs_.erase(v);
+  drop_interface(spec.name);
   return {};
 }
 

@@ -50,13 +50,27 @@ class FakeAddressManager final : public AddressManager {
   std::error_code remove_route(const VirtualRoute& route) override;
   std::error_code announce(const std::string& device,
                            const boost::asio::ip::address& address) override;
+  Result<bool, std::string> ensure_vmac(const VmacSpec& spec) override;
+  std::error_code remove_vmac(const VmacSpec& spec) override;
+
+  // A macvlan left by a killed lvsd (ours) or an unrelated interface of that
+  // name (set_interface) before the driver starts.
+  void preset_vmac(const VmacSpec& spec);
+  // The vmacs present, by name, and how many were created.
+  const std::map<std::string, VmacSpec>& vmacs() const { return vmacs_; }
+  int vmacs_created() const { return vmacs_created_; }
 
  private:
+  void drop_interface(const std::string& name);  // and its addresses, no notification
+
   std::map<std::string, InterfaceInfo> interfaces_;
   std::vector<Entry> addresses_;
   std::vector<Route> routes_;
   std::vector<Announcement> announcements_;
   std::vector<std::function<void()>> watchers_;
+  std::map<std::string, VmacSpec> vmacs_;
+  int vmacs_created_ = 0;
+  int next_index_ = 100;
 };
 
 }  // namespace lvsd::vrrp

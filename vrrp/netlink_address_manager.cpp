@@ -16,16 +16,25 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "vrrp/gratuitous.hpp"
 
@@ -101,6 +110,46 @@ struct AddrEntry {
   std::uint8_t proto = 0;
 };
 
+// /proc/sys/<path>: the integer it holds, or nullopt (absent, unreadable).
+std::optional<int> read_sysctl(const std::string& path) {
+  const std::string file = "/proc/sys/" + path;
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[32] = {};
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  char* end = nullptr;
+  const long v = std::strtol(buf, &end, 10);
+  if (end == buf) return std::nullopt;
+  return static_cast<int>(v);
+}
+
+// 0 or an errno.
+int write_sysctl(const std::string& path, int value) {
+  const std::string file = "/proc/sys/" + path;
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const std::string text = std::to_string(value) + "\n";
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int e = n < 0 ? errno : 0;
+  ::close(fd);
+  return n == static_cast<ssize_t>(text.size()) ? 0 : (e ? e : EIO);
+}
+
+// Interface names under /proc/sys/net/ipv4/conf (all, default and every device).
+std::vector<std::string> ipv4_conf_names() {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir("/proc/sys/net/ipv4/conf")) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 struct NetlinkAddressManager::Impl : std::enable_shared_from_this<Impl> {
@@ -115,6 +164,111 @@ struct NetlinkAddressManager::Impl : std::enable_shared_from_this<Impl> {
   bool closed = false;
   int arp_fd = -1;
   int na_fd = -1;
+  // Sysctls changed for vmacs: the value each path had before lvsd wrote it
+  // (first write wins), and which vmacs need them (keyed by what they
+  // restore: a base interface, or "rp_filter" for the `all` arrangement).
+  std::map<std::string, int> saved_sysctls;
+  std::map<std::string, std::vector<std::string>> saved_for;  // owner -> paths
+  std::map<std::string, std::set<std::string>> owners;        // owner -> vmac names
+
+  // Writes `settings`, remembering the old values under `owner` when asked.
+  std::string apply_sysctls(const std::vector<SysctlSetting>& settings, const std::string& owner,
+                            bool save) {
+    for (const auto& st : settings) {
+      const auto old = read_sysctl(st.path);
+      if (old && *old == st.value) continue;
+      if (save && old && !saved_sysctls.count(st.path)) {
+        saved_sysctls[st.path] = *old;
+        saved_for[owner].push_back(st.path);
+      }
+      if (const int e = write_sysctl(st.path, st.value)) {
+        return "sysctl " + st.path + "=" + std::to_string(st.value) + ": " + std::strerror(e);
+      }
+    }
+    return {};
+  }
+
+  // The vmac `name` no longer needs `owner`; the last one restores its sysctls.
+  void release_owner(const std::string& owner, const std::string& name) {
+    auto it = owners.find(owner);
+    if (it == owners.end()) return;
+    it->second.erase(name);
+    if (!it->second.empty()) return;
+    owners.erase(it);
+    // Restore in reverse order (rp_filter: `all` first, back to its old value).
+    auto& paths = saved_for[owner];
+    for (auto p = paths.rbegin(); p != paths.rend(); ++p) {
+      auto v = saved_sysctls.find(*p);
+      if (v == saved_sysctls.end()) continue;
+      if (const int e = write_sysctl(*p, v->second)) {
+        spdlog::warn("event=vrrp_vmac_sysctl_restore path={} value={} error=\"{}\"", *p, v->second,
+                     std::strerror(e));
+      }
+      saved_sysctls.erase(v);
+    }
+    saved_for.erase(owner);
+  }
+
+  struct Facts {
+    int index = 0;
+    LinkFacts link;
+  };
+  std::optional<Facts> link_facts(const std::string& name) {
+    rtnl_link* l = nullptr;
+    if (rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &l) < 0 || !l) return std::nullopt;
+    Facts f;
+    f.index = rtnl_link_get_ifindex(l);
+    if (const char* t = rtnl_link_get_type(l)) f.link.kind = t;
+    if (nl_addr* a = rtnl_link_get_addr(l); a && nl_addr_get_len(a) == 6)
+      std::memcpy(f.link.mac.data(), nl_addr_get_binary_addr(a), 6);
+    f.link.link_index = rtnl_link_get_link(l);
+    if (f.link.kind == "macvlan") f.link.mode = rtnl_link_macvlan_get_mode(l);
+    rtnl_link_put(l);
+    return f;
+  }
+
+  int delete_link(int index) {
+    nl_msg* msg = nlmsg_alloc_simple(RTM_DELLINK, 0);
+    if (!msg) return ENOMEM;
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    ifi.ifi_index = index;
+    if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) {
+      nlmsg_free(msg);
+      return ENOMEM;
+    }
+    return transact(msg);
+  }
+
+  int set_up(int index) {
+    nl_msg* msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+    if (!msg) return ENOMEM;
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    ifi.ifi_index = index;
+    ifi.ifi_flags = IFF_UP;
+    ifi.ifi_change = IFF_UP;
+    if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) {
+      nlmsg_free(msg);
+      return ENOMEM;
+    }
+    return transact(msg);
+  }
+
+  int create_macvlan(const VmacSpec& spec, int base_index) {
+    std::unique_ptr<rtnl_link, void (*)(rtnl_link*)> l(rtnl_link_macvlan_alloc(), rtnl_link_put);
+    if (!l) return ENOMEM;
+    rtnl_link_set_name(l.get(), spec.name.c_str());
+    rtnl_link_set_link(l.get(), base_index);
+    std::unique_ptr<nl_addr, void (*)(nl_addr*)> mac(
+        nl_addr_build(AF_LLC, spec.mac.data(), spec.mac.size()), nl_addr_put);
+    if (!mac) return ENOMEM;
+    rtnl_link_set_addr(l.get(), mac.get());
+    if (rtnl_link_macvlan_set_mode(l.get(), kMacvlanModePrivate) < 0) return EINVAL;
+    nl_msg* msg = nullptr;
+    if (rtnl_link_build_add_request(l.get(), NLM_F_CREATE | NLM_F_EXCL, &msg) < 0) return EINVAL;
+    return transact(msg);
+  }
 
   // Sends `msg` (consumed) and waits for the kernel's ack: 0 or an errno.
   int transact(nl_msg* msg) {
@@ -470,6 +624,115 @@ std::error_code NetlinkAddressManager::announce(const std::string& device,
   std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   if (::sendmsg(impl_->na_fd, &msg, MSG_DONTWAIT) < 0) return err(errno);
   return {};
+}
+
+Result<bool, std::string> NetlinkAddressManager::ensure_vmac(const VmacSpec& spec) {
+  using R = Result<bool, std::string>;
+  Impl& im = *impl_;
+  const auto base = im.link_facts(spec.base);
+  if (!base) return R::failure("interface " + spec.base + " not found");
+  bool created = false;
+  auto found = im.link_facts(spec.name);
+  if (found) {
+    switch (classify_link(found->link, spec, base->index)) {
+      case VmacMatch::foreign:
+        return R::failure(fmt::format(
+            "interface {} exists and is not lvsd's vmac (kind {}, MAC {})", spec.name,
+            found->link.kind.empty() ? "?" : found->link.kind, mac_string(found->link.mac)));
+      case VmacMatch::recreate:
+        spdlog::info("event=vrrp_vmac_recreate vmac={} reason=\"another base or mode\"", spec.name);
+        if (const int e = im.delete_link(found->index))
+          return R::failure("delete " + spec.name + ": " + std::strerror(e));
+        found.reset();
+        break;
+      case VmacMatch::adopt:
+        break;
+    }
+  }
+  // The base's sysctls before the macvlan exists: it must never answer ARP
+  // for the VIPs with its own MAC.
+  if (spec.family == Family::inet) {
+    if (auto e = im.apply_sysctls(base_sysctls(spec.base), "base:" + spec.base, true); !e.empty())
+      return R::failure(e);
+    im.owners["base:" + spec.base].insert(spec.name);
+  }
+  if (!found) {
+    if (const int e = im.create_macvlan(spec, base->index))
+      return R::failure("create macvlan " + spec.name + " on " + spec.base + ": " +
+                        std::strerror(e));
+    created = true;
+    found = im.link_facts(spec.name);
+    if (!found) return R::failure("macvlan " + spec.name + " vanished after its creation");
+  }
+  for (const auto& st : vmac_sysctls(spec)) {
+    const int e = write_sysctl(st.path, st.value);
+    // Without IPv6 in the kernel an IPv4 vmac has nothing to disable.
+    if (e == ENOENT && spec.family == Family::inet && st.path.rfind("net/ipv6/", 0) == 0) continue;
+    if (e)
+      return R::failure("sysctl " + st.path + "=" + std::to_string(st.value) + ": " +
+                        std::strerror(e));
+  }
+  if (spec.family == Family::inet) {
+    // keepalived's rp_filter arrangement (vmac.hpp): effective 0 on the vmacs,
+    // unchanged elsewhere.
+    const int all = read_sysctl("net/ipv4/conf/all/rp_filter").value_or(0);
+    if (all > 0) {
+      std::vector<std::pair<std::string, int>> own;
+      std::vector<std::string> vmacs;
+      for (const auto& o : im.owners)
+        for (const auto& n : o.second)
+          vmacs.push_back(n);
+      vmacs.push_back(spec.name);
+      for (const auto& n : ipv4_conf_names())
+        own.emplace_back(n, read_sysctl("net/ipv4/conf/" + n + "/rp_filter").value_or(0));
+      const int def = read_sysctl("net/ipv4/conf/default/rp_filter").value_or(0);
+      spdlog::info(
+          "event=vrrp_vmac_rp_filter all={} action=\"all=0, each interface max(own, all)\"", all);
+      if (auto e = im.apply_sysctls(rp_filter_plan(all, def, own, vmacs), "rp_filter", true);
+          !e.empty())
+        return R::failure(e);
+    }
+    im.owners["rp_filter"].insert(spec.name);
+  }
+  if (spec.family == Family::inet6) {
+    // The adverts' source: the base's link-local address, also on the vmac
+    // (keepalived does the same), without DAD (it is the base's own).
+    InterfaceInfo bi;
+    if (auto info = interface(spec.base)) bi = *info;
+    for (const auto& ll : bi.ipv6_link_local) {
+      Vip v;
+      v.address = ll;
+      v.prefix = 64;
+      v.device = spec.name;
+      v.scope = Scope::link;
+      auto ec = im.address_request(v, true);
+      if (ec && ec.value() != EEXIST)
+        return R::failure("add " + ll.to_string() + " to " + spec.name + ": " + ec.message());
+      break;
+    }
+  }
+  if (const int e = im.set_up(found->index))
+    return R::failure("set " + spec.name + " up: " + std::strerror(e));
+  return R(created);
+}
+
+std::error_code NetlinkAddressManager::remove_vmac(const VmacSpec& spec) {
+  Impl& im = *impl_;
+  const auto found = im.link_facts(spec.name);
+  std::error_code out;
+  if (found) {
+    const auto base = im.link_facts(spec.base);
+    if (classify_link(found->link, spec, base ? base->index : 0) == VmacMatch::foreign) {
+      out = err(EPERM);
+    } else if (const int e = im.delete_link(found->index)) {
+      out = err(e);
+    }
+  }
+  if (!out) {
+    im.release_owner("base:" + spec.base, spec.name);
+    im.release_owner("rp_filter", spec.name);
+  }
+  return out;
 }
 
 }  // namespace lvsd::vrrp

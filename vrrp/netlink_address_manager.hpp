@@ -8,6 +8,10 @@
 //   - Change events: a second NETLINK_ROUTE socket in RTNLGRP_LINK,
 //     RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR, watched on the io_context;
 //     a burst of messages gives one `changed` call.
+//   - Virtual MAC interfaces (vmac.hpp): macvlans created with
+//     rtnl_link_macvlan_*, sysctls written under /proc/sys (of the thread's
+//     network namespace), the values they replaced kept to be restored when
+//     the last vmac that needed them goes.
 //   - Gratuitous ARP on an AF_PACKET socket (protocol 0: send only, nothing
 //     queued for receive); unsolicited NA on an ICMPv6 raw socket with every
 //     type filtered on receive (ICMP6_FILTER), hop limit 255.
@@ -37,6 +41,8 @@ class NetlinkAddressManager final : public AddressManager {
   std::error_code remove_route(const VirtualRoute& route) override;
   std::error_code announce(const std::string& device,
                            const boost::asio::ip::address& address) override;
+  Result<bool, std::string> ensure_vmac(const VmacSpec& spec) override;
+  std::error_code remove_vmac(const VmacSpec& spec) override;
 
  private:
   struct Impl;

@@ -67,7 +67,7 @@ struct Timeouts {
 
 struct Userspace {
   uint16_t queue_base = 100;  // first NFQUEUE number
-  unsigned queues = 0;        // 0 = one per CPU (capped at 64)
+  unsigned queues = 0;        // of each kind (GSO, plain); 0 = 1
   uint32_t queue_maxlen = 4096;
   bool fail_open = true;  // accept packets when the queue is full instead of dropping
   uint32_t max_connections = 1048576;
@@ -310,7 +310,7 @@ struct VrrpInstance {
   Duration advert_interval = std::chrono::seconds(1);
   bool preempt = true;
   Duration preempt_delay{0};
-  bool accept = false;
+  bool accept = true;  // RFC 5798 Accept_Mode; true is keepalived's default without vrrp_strict
   InitialState initial_state = InitialState::backup;
   std::vector<VirtualAddress> virtual_addresses;
   std::vector<VirtualRoute> virtual_routes;
@@ -320,6 +320,7 @@ struct VrrpInstance {
   bool v3_checksum_pseudo_header = true;
   Garp garp;
   bool use_vmac = false;
+  std::string vmac_name;  // the macvlan's name; "" = vrrp.<vrid> (keepalived's)
   Track track;
   Notify notify;
   Family family() const;  // of the virtual addresses (inet when none)

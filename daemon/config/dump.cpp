@@ -284,6 +284,7 @@ YAML::Node to_node(const VrrpInstance& vi) {
   n["garp"]["repeat_delay"] = dur(vi.garp.repeat_delay);
   n["garp"]["refresh"] = dur(vi.garp.refresh);
   n["use_vmac"] = boolean(vi.use_vmac);
+  if (!vi.vmac_name.empty()) n["vmac_name"] = vi.vmac_name;
   n["track"]["interfaces"] = track_list(vi.track.interfaces);
   n["track"]["scripts"] = track_list(vi.track.scripts);
   n["track"]["files"] = track_list(vi.track.files);

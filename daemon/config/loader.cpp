@@ -631,11 +631,13 @@ void parse_forwarding(Ctx& ctx, const Node& node, Forwarding& f) {
     u.get_int("max_connections", us.max_connections, 1, kU32Max);
     u.get_duration("syn_recv_timeout", us.syn_recv_timeout, 1s, std::chrono::hours(1));
     u.get_enum("steering", us.steering);
-    if (us.queues > 0 && static_cast<unsigned>(us.queue_base) + us.queues - 1 > 65535 &&
-        ctx.clean(u.sub("queue_base")) && ctx.clean(u.sub("queues"))) {
+    // `queues` GSO queues then as many plain ones (0 means 1 of each).
+    const unsigned last = static_cast<unsigned>(us.queue_base) + 2 * std::max(us.queues, 1u) - 1;
+    if (last > 65535 && ctx.clean(u.sub("queue_base")) && ctx.clean(u.sub("queues"))) {
       ctx.error_at(u.sub("queues"),
-                   fmt::format("queue_base + queues - 1 must be <= 65535, got {}",
-                               static_cast<unsigned>(us.queue_base) + us.queues - 1));
+                   fmt::format("the engine uses queues queue_base .. queue_base + 2 x queues - 1 "
+                               "(GSO ones, then plain ones); the last would be {}, above 65535",
+                               last));
     }
   }
 }
@@ -1398,6 +1400,20 @@ void parse_instance(Ctx& ctx, const Node& node, const std::string& path, VrrpIns
     gm.get_duration("refresh", vi.garp.refresh, Duration(0), std::chrono::hours(24));
   }
   m.get_bool("use_vmac", vi.use_vmac);
+  if (m.get_string("vmac_name", vi.vmac_name)) {
+    // The kernel's dev_valid_name(): 1..15 bytes, not "." / "..", no '/', ':' or space.
+    const auto& n = vi.vmac_name;
+    const bool ok = !n.empty() && n.size() <= 15 && n != "." && n != ".." &&
+                    n.find_first_of("/: \t\n\r\v\f") == std::string::npos;
+    if (!ok) {
+      ctx.error_at(m.sub("vmac_name"),
+                   "must be an interface name: 1..15 characters, without '/', ':' or spaces");
+    } else if (!vi.use_vmac) {
+      ctx.error_at(m.sub("vmac_name"), "needs use_vmac: true");
+    } else if (n == vi.interface) {
+      ctx.error_at(m.sub("vmac_name"), "must differ from the instance's interface");
+    }
+  }
   if (auto n = m.take("track")) {
     Map tm(ctx, *n, m.sub("track"));
     parse_track_list(ctx, tm, "interfaces", vi.track.interfaces);
@@ -1488,6 +1504,19 @@ void parse_vrrp(Ctx& ctx, const Node& node, const std::vector<Service>& services
     });
   }
   check_unique_names(ctx, v.instances, "vrrp.instances", "instance");
+  // Explicit vmac names are one interface each (defaults are made unique by
+  // the VRRP module, as keepalived does).
+  std::map<std::string, std::size_t> vmac_names;
+  for (std::size_t i = 0; i < v.instances.size(); ++i) {
+    const auto& vi = v.instances[i];
+    std::string p = index_path("vrrp.instances", i) + ".vmac_name";
+    if (!vi.use_vmac || vi.vmac_name.empty() || !ctx.clean(p)) continue;
+    auto [it, fresh] = vmac_names.emplace(vi.vmac_name, i);
+    if (!fresh) {
+      ctx.error_at(p, fmt::format("vmac_name '{}' is already used by instance '{}'", vi.vmac_name,
+                                  v.instances[it->second].name));
+    }
+  }
   // One VRID per interface and family (RFC 5798 5.2.3: the VRID scopes the
   // virtual MAC, which is per family: 00-00-5E-00-01-{VRID} / 00-00-5E-00-02-{VRID}).
   std::map<std::tuple<std::string, unsigned, bool>, std::size_t> vrids;

@@ -114,6 +114,9 @@ sync:
   EXPECT_EQ(vi.advert_interval, 1s);
   EXPECT_TRUE(vi.preempt);
   EXPECT_TRUE(vi.v3_checksum_pseudo_header);
+  EXPECT_TRUE(vi.accept);  // keepalived's default without vrrp_strict
+  EXPECT_FALSE(vi.use_vmac);
+  EXPECT_EQ(vi.vmac_name, "");
   ASSERT_EQ(vi.virtual_addresses.size(), 2u);
   EXPECT_EQ(vi.virtual_addresses[0].prefix, 24u);
   EXPECT_EQ(vi.virtual_addresses[1].prefix, 32u);
@@ -291,6 +294,16 @@ vrrp:
                         "      preempt_delay: 20m\n"),
               ElementsAre("t.yaml:6:22: vrrp.instances[0].preempt_delay: must be 0s..16m40s, got "
                           "20m"));
+}
+
+TEST(ConfigErrors, QueuesMustFitBothKinds) {
+  // 65534 + 2 x 1 - 1 = 65535 fits; with 2 queues of each kind the plain ones
+  // would end at 65537.
+  EXPECT_THAT(errors_of("forwarding:\n  userspace: {queue_base: 65534}\n"), ElementsAre());
+  EXPECT_THAT(errors_of("forwarding:\n  userspace: {queue_base: 65534, queues: 2}\n"),
+              ElementsAre("t.yaml:2:42: forwarding.userspace.queues: the engine uses queues "
+                          "queue_base .. queue_base + 2 x queues - 1 (GSO ones, then plain ones); "
+                          "the last would be 65537, above 65535"));
 }
 
 TEST(ConfigErrors, BadEnumListsTheChoices) {
@@ -623,6 +636,38 @@ TEST(ConfigErrors, VrrpRules) {
                           "for the other family",
                           "t.yaml:18:23: vrrp.instances[2].unicast_peers[0]: must be IPv4 like "
                           "the virtual addresses"));
+}
+
+TEST(ConfigLoader, VmacNameAndAccept) {
+  auto c = load_ok(R"(vrrp:
+  instances:
+    - {name: A, interface: eth0, vrid: 1, use_vmac: true, vmac_name: vip-a, accept: false}
+    - {name: B, interface: eth0, vrid: 2, use_vmac: true}
+)");
+  EXPECT_EQ(c.vrrp.instances[0].vmac_name, "vip-a");
+  EXPECT_FALSE(c.vrrp.instances[0].accept);
+  EXPECT_EQ(c.vrrp.instances[1].vmac_name, "");  // vrrp.2, chosen by the VRRP module
+  EXPECT_TRUE(c.vrrp.instances[1].accept);
+}
+
+TEST(ConfigErrors, VmacName) {
+  EXPECT_THAT(errors_of(R"(vrrp:
+  instances:
+    - {name: A, interface: eth0, vrid: 1, vmac_name: v1}
+    - {name: B, interface: eth0, vrid: 2, use_vmac: true, vmac_name: "a/b"}
+    - {name: C, interface: eth0, vrid: 3, use_vmac: true, vmac_name: abcdefghijklmnop}
+    - {name: D, interface: eth0, vrid: 4, use_vmac: true, vmac_name: eth0}
+    - {name: E, interface: eth0, vrid: 5, use_vmac: true, vmac_name: v5}
+    - {name: F, interface: eth1, vrid: 5, use_vmac: true, vmac_name: v5}
+)"),
+              ElementsAre(HasSubstr("vrrp.instances[0].vmac_name: needs use_vmac: true"),
+                          HasSubstr("vrrp.instances[1].vmac_name: must be an interface name: "
+                                    "1..15 characters, without '/', ':' or spaces"),
+                          HasSubstr("vrrp.instances[2].vmac_name: must be an interface name"),
+                          HasSubstr("vrrp.instances[3].vmac_name: must differ from the "
+                                    "instance's interface"),
+                          HasSubstr("vrrp.instances[5].vmac_name: vmac_name 'v5' is already used "
+                                    "by instance 'E'")));
 }
 
 TEST(ConfigErrors, SyncRules) {
