@@ -14,8 +14,44 @@ std::string_view to_string(RsState s) {
       return "down";
     case RsState::draining:
       return "draining";
+    case RsState::maint:
+      return "maint";
   }
   return "?";
+}
+
+std::string_view to_string(AdminState s) {
+  switch (s) {
+    case AdminState::ready:
+      return "ready";
+    case AdminState::drain:
+      return "drain";
+    case AdminState::maint:
+      return "maint";
+  }
+  return "?";
+}
+
+std::optional<AdminState> parse_admin_state(std::string_view s) {
+  for (const auto a : {AdminState::ready, AdminState::drain, AdminState::maint}) {
+    if (s == to_string(a)) return a;
+  }
+  return std::nullopt;
+}
+
+bool HealthState::update_state(RsStatus& st, TimePoint now) {
+  RsState next = RsState::up;
+  if (st.admin == AdminState::maint) {
+    next = RsState::maint;
+  } else if (!st.healthy) {
+    next = RsState::down;
+  } else if (st.admin == AdminState::drain) {
+    next = RsState::draining;
+  }
+  if (next == st.state) return false;
+  st.state = next;
+  st.since = now;
+  return true;
 }
 
 const config::RealServer* HealthState::find_rs(const Svc& svc, const std::string& key) const {
@@ -44,17 +80,21 @@ std::vector<HealthEvent> HealthState::configure(const config::Config& cfg, TimeP
       st.checked = r.check.has_value();
       if (old != services_.end()) {
         if (auto it = old->second.rs.find(rk); it != old->second.rs.end()) {
+          // Health and the operator's runtime state (admin, weight override)
+          // survive the reload.
           st = it->second;
-          // A check added or removed by the reload changes where we start.
+          // A check removed by the reload makes the realserver healthy.
           if (st.checked != r.check.has_value()) {
             st.checked = r.check.has_value();
-            if (!st.checked && st.state == RsState::down) st.state = RsState::up;
+            if (!st.checked) st.healthy = true;
+            update_state(st, now);
           }
           svc.rs.emplace(rk, st);
           continue;
         }
       }
-      st.state = (st.checked && r.check->alpha) ? RsState::down : RsState::up;
+      st.healthy = !(st.checked && r.check->alpha);
+      st.state = st.healthy ? RsState::up : RsState::down;
       st.since = now;
       // A realserver present from the start does not slow-start.
       st.up_since = now - s.slow_start;
@@ -73,6 +113,7 @@ std::vector<HealthEvent> HealthState::configure(const config::Config& cfg, TimeP
 
 uint32_t HealthState::base_weight(const Svc&, const config::RealServer& rs,
                                   const RsStatus& st) const {
+  if (st.weight_override) return *st.weight_override;
   return st.dynamic_weight.value_or(rs.weight);
 }
 
@@ -119,19 +160,16 @@ std::vector<HealthEvent> HealthState::set_health(const std::string& service,
   if (rit == svc.rs.end()) return {};
   auto& st = rit->second;
   std::vector<HealthEvent> events;
-  const RsState target = up ? (st.drain ? RsState::draining : RsState::up) : RsState::down;
-  const bool was_up = st.state != RsState::down;
-  if (was_up != up) {
-    st.state = target;
-    st.since = now;
+  if (st.healthy != up) {
+    st.healthy = up;
     st.reason = reason;
     ++st.flaps;
     if (up) st.up_since = now;
     events.push_back(
         {up ? HealthEvent::Kind::rs_up : HealthEvent::Kind::rs_down, service, realserver, reason});
-  } else {
-    st.state = target;
   }
+  // In maint or drain the effective state may not move; the verdict is kept.
+  update_state(st, now);
   auto q = evaluate_quorum(svc, now);
   events.insert(events.end(), q.begin(), q.end());
   return events;
@@ -149,20 +187,42 @@ std::vector<HealthEvent> HealthState::set_dynamic_weight(const std::string& serv
   return evaluate_quorum(sit->second, now);
 }
 
-std::vector<HealthEvent> HealthState::set_drain(const std::string& service,
-                                                const std::string& realserver, bool drain,
-                                                TimePoint now) {
+std::vector<HealthEvent> HealthState::change(const std::string& service,
+                                             const std::string& realserver, const RuntimeChange& c,
+                                             TimePoint now) {
   auto sit = services_.find(service);
   if (sit == services_.end()) return {};
   auto rit = sit->second.rs.find(realserver);
   if (rit == sit->second.rs.end()) return {};
   auto& st = rit->second;
-  st.drain = drain;
-  if (st.state != RsState::down) {
-    st.state = drain ? RsState::draining : RsState::up;
-    st.since = now;
+  if (c.set_weight) st.weight_override = c.weight;
+  if (c.admin) {
+    const RsState before = st.state;
+    st.admin = *c.admin;
+    update_state(st, now);
+    // Back from maint to serving: ramp like a realserver that just came up
+    // (HAProxy applies slowstart when a server leaves maintenance).
+    if (before == RsState::maint && st.state == RsState::up) st.up_since = now;
   }
   return evaluate_quorum(sit->second, now);
+}
+
+std::vector<HealthEvent> HealthState::set_admin(const std::string& service,
+                                                const std::string& realserver, AdminState admin,
+                                                TimePoint now) {
+  RuntimeChange c;
+  c.admin = admin;
+  return change(service, realserver, c, now);
+}
+
+std::vector<HealthEvent> HealthState::set_weight_override(const std::string& service,
+                                                          const std::string& realserver,
+                                                          std::optional<uint32_t> weight,
+                                                          TimePoint now) {
+  RuntimeChange c;
+  c.set_weight = true;
+  c.weight = weight;
+  return change(service, realserver, c, now);
 }
 
 std::optional<uint32_t> HealthState::weight(const config::Service& s, const config::RealServer& rs,
@@ -174,6 +234,7 @@ std::optional<uint32_t> HealthState::weight(const config::Service& s, const conf
   const auto& st = rit->second;
   switch (st.state) {
     case RsState::down:
+    case RsState::maint:
       if (s.inhibit_on_failure) return 0u;
       return std::nullopt;
     case RsState::draining:

@@ -11,11 +11,21 @@
 //    or down when the check has `alpha` (then its first success brings it up).
 //  - Down: left out of the plan, or kept with weight 0 when the service has
 //    inhibit_on_failure. Draining: weight 0, existing connections kept.
-//  - Dynamic weight (misc checks with dynamic_weight) replaces the configured
-//    weight while reported.
-//  - Slow start: for `slow_start` after coming up, the weight ramps linearly
-//    from 1 to its full value.
-//  - Quorum: the sum of the weights of up realservers. A service that is up
+//  - Runtime administration (an operator's drain / maint / ready, HAProxy's
+//    `set server ... state`): `drain` makes a healthy realserver draining;
+//    `maint` takes it out like a failed one (left out, or weight 0 with
+//    inhibit_on_failure) whatever its checks say; `ready` hands it back to its
+//    checks. Checks keep running meanwhile, so `healthy` stays the truth.
+//    The effective state is maint > down > draining > up.
+//  - Weight: a runtime weight override (ipvsadm -e -w, HAProxy's
+//    `set weight`) wins over a dynamic weight (misc checks with
+//    dynamic_weight), which wins over the configured weight: an operator's
+//    explicit choice beats automation until it is reset.
+//  - Slow start: for `slow_start` after coming up (a check success, or
+//    leaving maint, as HAProxy does), the weight ramps linearly from 1 to its
+//    full value. Leaving drain does not ramp: the realserver never went away.
+//  - Quorum: the sum of the weights of up realservers (draining, maint and
+//    down ones do not count; an override counts with its value). A service that is up
 //    goes down when the sum falls below quorum.weight - hysteresis; a service
 //    that is down comes up when it reaches quorum.weight + hysteresis. The
 //    first evaluation uses quorum.weight alone.
@@ -34,18 +44,26 @@ namespace lvsd::checkers {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
-enum class RsState { up, down, draining };
+// The effective state: what the plan does with the realserver.
+enum class RsState { up, down, draining, maint };
 std::string_view to_string(RsState s);
 
+// The operator's runtime state of a realserver (not in the config file).
+enum class AdminState { ready, drain, maint };
+std::string_view to_string(AdminState s);
+std::optional<AdminState> parse_admin_state(std::string_view s);
+
 struct RsStatus {
-  RsState state = RsState::up;
-  bool checked = false;  // has a health check
-  TimePoint since{};     // of the current state
-  TimePoint up_since{};  // last transition to up (slow start)
+  RsState state = RsState::up;  // effective: from `healthy` and `admin`
+  bool checked = false;         // has a health check
+  bool healthy = true;          // the checks' verdict (always true without a check)
+  TimePoint since{};            // of the current effective state
+  TimePoint up_since{};         // last transition to up (slow start)
   std::optional<uint32_t> dynamic_weight;
-  bool drain = false;  // runtime: draining requested
-  std::string reason;  // of the last transition
-  uint32_t flaps = 0;  // transitions so far
+  AdminState admin = AdminState::ready;     // runtime, kept across reloads
+  std::optional<uint32_t> weight_override;  // runtime, kept across reloads
+  std::string reason;                       // of the last health transition
+  uint32_t flaps = 0;                       // health transitions so far
 };
 
 struct ServiceStatus {
@@ -75,8 +93,23 @@ class HealthState {
   std::vector<HealthEvent> set_dynamic_weight(const std::string& service,
                                               const std::string& realserver,
                                               std::optional<uint32_t> weight, TimePoint now);
-  std::vector<HealthEvent> set_drain(const std::string& service, const std::string& realserver,
-                                     bool drain, TimePoint now);
+  // Runtime operations. Unknown keys are ignored (the caller resolves names
+  // first); the returned events are quorum changes. `change` sets the admin
+  // state and/or the weight override with one quorum evaluation, so a
+  // combined request cannot report a quorum flap in between.
+  struct RuntimeChange {
+    std::optional<AdminState> admin;  // unset: keep
+    bool set_weight = false;          // false: keep the override
+    std::optional<uint32_t> weight;   // with set_weight: the override, nullopt = reset
+  };
+  std::vector<HealthEvent> change(const std::string& service, const std::string& realserver,
+                                  const RuntimeChange& c, TimePoint now);
+  std::vector<HealthEvent> set_admin(const std::string& service, const std::string& realserver,
+                                     AdminState admin, TimePoint now);
+  // nullopt = back to the dynamic or configured weight.
+  std::vector<HealthEvent> set_weight_override(const std::string& service,
+                                               const std::string& realserver,
+                                               std::optional<uint32_t> weight, TimePoint now);
 
   // forwarding::PlanInputs answers.
   std::optional<uint32_t> weight(const config::Service& s, const config::RealServer& rs,
@@ -97,6 +130,8 @@ class HealthState {
     std::map<std::string, RsStatus> rs;  // by RealServer::key()
   };
   uint32_t base_weight(const Svc& svc, const config::RealServer& rs, const RsStatus& st) const;
+  // Recomputes st.state from healthy/admin; true when it changed.
+  static bool update_state(RsStatus& st, TimePoint now);
   std::vector<HealthEvent> evaluate_quorum(Svc& svc, TimePoint now);
   const config::RealServer* find_rs(const Svc& svc, const std::string& key) const;
 

@@ -10,6 +10,7 @@
 
 #include "daemon/lvsctl/client.hpp"
 #include "daemon/lvsctl/render.hpp"
+#include "daemon/lvsctl/requests.hpp"
 
 namespace {
 
@@ -58,13 +59,35 @@ int main(int argc, char** argv) {
   events->add_option("-n,--count", count, "Exit after this many events (0 = no limit)");
   events->alias("subscribe");
 
+  // Runtime realserver operations: the status socket's `realserver` command.
+  std::string rs_service;
+  std::string rs_realserver;
+  std::string rs_weight;
+  auto add_rs = [&](const char* name, const char* help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->add_option("service", rs_service,
+                    "Service: name, key (\"tcp 192.0.2.200:80\") or VIP:port")
+        ->required();
+    sub->add_option("realserver", rs_realserver, "Realserver: address[:port]")->required();
+    return sub;
+  };
+  auto* drain = add_rs("drain", "Drain a realserver: weight 0, its connections kept, no new ones");
+  auto* ready = add_rs("ready", "Hand a realserver back to its health checks (ends drain/maint)");
+  auto* maint = add_rs("maint", "Take a realserver out like a failed one, whatever its checks say");
+  auto* weight =
+      add_rs("weight", "Override a realserver's weight at runtime (ipvsadm -e -w), or reset it");
+  weight->add_option("weight", rs_weight, "0..65535, or `reset` for the configured weight")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   std::string command;
-  for (auto* sub : {status, services, forwarding, checks, vrrp, sync, config, reload, events}) {
+  for (auto* sub : {status, services, forwarding, checks, vrrp, sync, config, reload, events, drain,
+                    ready, maint, weight}) {
     if (sub->parsed()) command = sub->get_name();
   }
   if (command == "events") command = "subscribe";
+  const std::string shown = command;  // the subcommand, for error messages
 
   try {
     lvsd::ctl::Client client(socket_path,
@@ -73,6 +96,10 @@ int main(int argc, char** argv) {
     if (command == "services") {
       request["stats"] = svc_opts.stats;
       request["rate"] = svc_opts.rate;
+    }
+    if (command == "drain" || command == "ready" || command == "maint" || command == "weight") {
+      request = lvsd::ctl::realserver_request(command, rs_service, rs_realserver, rs_weight);
+      command = "realserver";
     }
     client.send(request);
     const json response = client.receive();
@@ -84,7 +111,7 @@ int main(int argc, char** argv) {
       if (as_json) {
         std::cout << response.dump(2) << '\n';
       } else {
-        std::cerr << "lvsctl: " << command << ": " << response.value("error", "failed") << '\n';
+        std::cerr << "lvsctl: " << shown << ": " << response.value("error", "failed") << '\n';
       }
       return kExitFailed;
     }
@@ -114,6 +141,7 @@ int main(int argc, char** argv) {
     if (command == "sync") std::cout << lvsd::ctl::render_sync(data);
     if (command == "config") std::cout << lvsd::ctl::render_config(data);
     if (command == "reload") std::cout << lvsd::ctl::render_reload(data);
+    if (command == "realserver") std::cout << lvsd::ctl::render_realserver(data);
     return 0;
   } catch (const lvsd::ctl::Unreachable& e) {
     std::cerr << "lvsctl: " << e.what() << '\n';

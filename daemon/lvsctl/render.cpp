@@ -71,6 +71,17 @@ std::string forward_name(const std::string& method) {
   return method;
 }
 
+// The operator's runtime settings of a realserver in one cell: "-" (ready,
+// configured weight), "drain", "maint", "weight=5", "drain,weight=5".
+std::string admin_cell(const json& r) {
+  std::string out;
+  const std::string admin = r.value("admin", "ready");
+  if (admin != "ready") out = admin;
+  if (r.contains("weight_override") && !r["weight_override"].is_null())
+    out += (out.empty() ? "" : ",") + std::string("weight=") + str(r["weight_override"]);
+  return out.empty() ? "-" : out;
+}
+
 }  // namespace
 
 std::string render_status(const json& d) {
@@ -121,11 +132,11 @@ std::string render_services(const json& d, const ServicesOptions& o) {
   }
   auto rs_line = [&](const std::string& ep, const std::string& fwd, const std::string& weight,
                      const std::vector<std::string>& values, const std::string& health,
-                     const std::string& since) {
+                     const std::string& since, const std::string& admin) {
     std::string line = fmt::format("  -> {:<28} {:<7} {:<6}", ep, fwd, weight);
     for (const auto& v : values)
       line += fmt::format(" {:<10}", v);
-    line += fmt::format(" {:<8} {}", health, since);
+    line += fmt::format(" {:<8} {:<6} {}", health, since, admin);
     while (!line.empty() && line.back() == ' ')
       line.pop_back();
     return line + "\n";
@@ -141,7 +152,7 @@ std::string render_services(const json& d, const ServicesOptions& o) {
                        get(d["info"], "conn_table_size"));
   }
   out += "Prot LocalAddress:Port Scheduler Flags\n";
-  out += rs_line("RemoteAddress:Port", "Forward", "Weight", cols, "Health", "Since");
+  out += rs_line("RemoteAddress:Port", "Forward", "Weight", cols, "Health", "Since", "Admin");
   for (const auto& s : d.value("services", json::array())) {
     std::string prot;
     std::string local;
@@ -183,7 +194,8 @@ std::string render_services(const json& d, const ServicesOptions& o) {
         values = {get(r, "active_conns"), get(r, "inactive_conns")};
       }
       out += rs_line(endpoint(r["address"], r["port"]), forward_name(r.value("method", "nat")),
-                     get(r, "weight"), values, get(r, "health"), get(r, "since"));
+                     get(r, "weight"), values, get(r, "health"), get(r, "since"),
+                     r.contains("admin") ? admin_cell(r) : "");
     }
   }
   return out;
@@ -236,6 +248,21 @@ std::string render_checks(const json& d) {
              get(s, "quorum_weight"), s.value("sorry_mode", false) ? "active" : "-"});
     }
     out += "\n" + q.render();
+    // Realservers an operator changed at runtime, next to what their checks say.
+    Table a({"Service", "Realserver", "State", "Checks", "Admin", "Weight"});
+    bool any = false;
+    for (const auto& s : services) {
+      for (const auto& r : s.value("realservers", json::array())) {
+        const std::string cell = admin_cell(r);
+        if (cell == "-") continue;
+        any = true;
+        const std::string checks =
+            !r.value("checked", false) ? "-" : (r.value("healthy", true) ? "up" : "down");
+        a.add({get(s, "name"), get(r, "realserver"), get(r, "state"), checks, cell,
+               r.contains("weight") && r["weight"].is_null() ? "out" : get(r, "weight")});
+      }
+    }
+    if (any) out += "\nRuntime (lvsctl drain/maint/ready/weight):\n" + a.render();
   }
   return out;
 }
@@ -279,11 +306,10 @@ std::string render_vrrp(const json& d) {
         drops += fmt::format(" {}={}", reason, n.get<std::uint64_t>());
     }
     if (!drops.empty()) details += fmt::format("  {}: dropped:{}\n", name, drops);
-    if (i.contains("unsupported")) {
-      std::string list;
-      for (const auto& u : i["unsupported"])
-        list += (list.empty() ? "" : ", ") + str(u);
-      details += fmt::format("  {}: not implemented, ignored: {}\n", name, list);
+    if (i.contains("vmac") && i["vmac"].is_object()) {
+      const auto& v = i["vmac"];
+      details += fmt::format("  {}: vmac {} {}{}\n", name, get(v, "name"), get(v, "mac"),
+                             v.value("ready", true) ? "" : " (not ready)");
     }
   }
   out += t.render();
@@ -351,6 +377,27 @@ std::string render_config(const json& d) {
   out += get(d, "running");
   if (!out.empty() && out.back() != '\n') out += "\n";
   return out;
+}
+
+std::string render_realserver(const json& d) {
+  const json prev = d.value("previous", json::object());
+  const std::string admin = get(d, "admin");
+  const std::string was_admin = get(prev, "admin");
+  auto weight_name = [](const json& v) { return v.is_null() ? std::string("none") : str(v); };
+  const std::string w = weight_name(d.value("weight_override", json()));
+  const std::string was_w = weight_name(prev.value("weight_override", json()));
+  std::string what;
+  if (admin != was_admin) what = fmt::format("admin {} (was {})", admin, was_admin);
+  if (w != was_w)
+    what += fmt::format("{}weight override {} (was {})", what.empty() ? "" : ", ", w, was_w);
+  if (what.empty()) what = fmt::format("unchanged (admin {}, weight override {})", admin, w);
+  const json weight = d.value("weight", json());
+  std::string now = fmt::format("now {}, ", get(d, "state"));
+  now += weight.is_null() ? std::string("out of the table") : "weight " + str(weight);
+  if (d.value("checked", false))
+    now += fmt::format(", checks say {}", d.value("healthy", true) ? "up" : "down");
+  if (d.value("sorry_mode", false)) now += ", service in sorry mode";
+  return fmt::format("{} {}: {}; {}\n", get(d, "name"), get(d, "realserver"), what, now);
 }
 
 std::string render_event(const json& e) {

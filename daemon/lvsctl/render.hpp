@@ -20,5 +20,7 @@ std::string render_sync(const nlohmann::json& data);
 std::string render_config(const nlohmann::json& data);
 std::string render_reload(const nlohmann::json& data);
 std::string render_event(const nlohmann::json& event);
+// The `realserver` command's answer in one line.
+std::string render_realserver(const nlohmann::json& data);
 
 }  // namespace lvsd::ctl

@@ -1,5 +1,10 @@
 #include "daemon/modules/checker_module.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <set>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -17,6 +22,101 @@ namespace {
 
 double seconds_since(chk::TimePoint since, chk::TimePoint now) {
   return std::chrono::duration<double>(now - since).count();
+}
+
+json opt_json(std::optional<uint32_t> v) {
+  return v ? json(*v) : json();
+}
+
+std::string opt_kv(std::optional<uint32_t> v) {
+  return v ? std::to_string(*v) : "-";
+}
+
+// Levenshtein distance, for "did you mean" in error messages.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// ` (did you mean "x"?)` for the closest candidate within a third of its
+// length (at least 2 edits), else "".
+std::string did_you_mean(const std::string& what, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_d = std::numeric_limits<std::size_t>::max();
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(what, c);
+    if (d < best_d) {
+      best_d = d;
+      best = &c;
+    }
+  }
+  if (!best || best_d > std::max<std::size_t>(2, best->size() / 3)) return "";
+  return fmt::format(" (did you mean \"{}\"?)", *best);
+}
+
+struct Endpoint {
+  config::Address address;
+  std::optional<uint16_t> port;
+};
+
+// "192.0.2.21", "192.0.2.21:80", "2001:db8::21", "[2001:db8::21]:80".
+std::optional<Endpoint> parse_endpoint(const std::string& s) {
+  boost::system::error_code ec;
+  const auto whole = boost::asio::ip::make_address(s, ec);
+  if (!ec) return Endpoint{whole, std::nullopt};
+  std::string host;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    host = s.substr(1, close - 1);
+    const std::string rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  const auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  Endpoint ep{address, std::nullopt};
+  if (!port.empty()) {
+    uint16_t p = 0;
+    const auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (err != std::errc() || end != port.data() + port.size()) return std::nullopt;
+    ep.port = p;
+  }
+  return ep;
+}
+
+// The "weight" argument: an integer 0..65535 (the config's range), or null /
+// "reset" for "back to the configured (or dynamic) weight".
+std::optional<uint32_t> parse_weight(const json& w) {
+  if (w.is_null() || (w.is_string() && w.get<std::string>() == "reset")) return std::nullopt;
+  if (w.is_number_unsigned() && w.get<uint64_t>() <= 65535)
+    return static_cast<uint32_t>(w.get<uint64_t>());
+  if (w.is_number_integer() && !w.is_number_unsigned() && w.get<int64_t>() >= 0 &&
+      w.get<int64_t>() <= 65535)
+    return static_cast<uint32_t>(w.get<int64_t>());
+  throw core::CommandError(fmt::format(
+      "bad weight {}: expected an integer 0..65535, or null or \"reset\" for the configured "
+      "weight",
+      w.dump()));
 }
 
 }  // namespace
@@ -219,9 +319,12 @@ void CheckerModule::run_quorum_command(const std::string& service, bool up) {
            });
 }
 
-void CheckerModule::replan(std::string_view why) {
+void CheckerModule::replan(std::string_view why, bool now) {
   if (stopped_) return;
-  forwarding_.reconcile(why);
+  if (now)
+    forwarding_.reconcile(why);
+  else
+    forwarding_.reconcile_soon(why);
 }
 
 void CheckerModule::arm_slow_start() {
@@ -254,7 +357,9 @@ json CheckerModule::rs_health(const std::string& service, const std::string& rea
   json j = {{"health", std::string(chk::to_string(st->state))},
             {"since", fmt::format("{:.0f}s", seconds_since(st->since, now))},
             {"flaps", st->flaps},
-            {"checked", st->checked}};
+            {"checked", st->checked},
+            {"admin", std::string(chk::to_string(st->admin))},
+            {"weight_override", opt_json(st->weight_override)}};
   if (!st->reason.empty()) j["reason"] = st->reason;
   if (auto it = by_user_.find(service + "|" + realserver); it != by_user_.end()) {
     const auto cs = it->second->checker->status();
@@ -267,8 +372,149 @@ json CheckerModule::rs_health(const std::string& service, const std::string& rea
   return j;
 }
 
+const config::Service& CheckerModule::find_service(const std::string& what) const {
+  for (const auto& s : cfg_.services) {
+    if (s.name == what || s.key() == what) return s;
+  }
+  // "192.0.2.200:80": the address service(s) on that endpoint.
+  std::vector<const config::Service*> hits;
+  if (const auto ep = parse_endpoint(what); ep && ep->port) {
+    for (const auto& s : cfg_.services) {
+      if (s.fwmark == 0 && s.address == ep->address && s.port == *ep->port) hits.push_back(&s);
+    }
+  }
+  if (hits.size() == 1) return *hits.front();
+  auto describe = [](const config::Service& s) { return fmt::format("{} ({})", s.name, s.key()); };
+  std::string list;
+  if (!hits.empty()) {
+    for (const auto* s : hits)
+      list += (list.empty() ? "" : ", ") + describe(*s);
+    throw core::CommandError(
+        fmt::format("service \"{}\" is ambiguous: {}; give the name or the key", what, list));
+  }
+  if (cfg_.services.empty())
+    throw core::CommandError(fmt::format("unknown service \"{}\": no services configured", what));
+  std::vector<std::string> candidates;
+  for (const auto& s : cfg_.services) {
+    list += (list.empty() ? "" : ", ") + describe(s);
+    candidates.push_back(s.name);
+    candidates.push_back(s.key());
+  }
+  throw core::CommandError(fmt::format("unknown service \"{}\"{}; services: {}", what,
+                                       did_you_mean(what, candidates), list));
+}
+
+const config::RealServer& CheckerModule::find_realserver(const config::Service& s,
+                                                         const std::string& what) {
+  std::vector<const config::RealServer*> hits;
+  const auto ep = parse_endpoint(what);
+  for (const auto& r : s.realservers) {
+    if (r.key() == what) {
+      hits = {&r};
+      break;
+    }
+    if (ep && r.address == ep->address && (!ep->port || r.port == *ep->port)) hits.push_back(&r);
+  }
+  std::string list;
+  std::vector<std::string> candidates;
+  for (const auto& r : s.realservers) {
+    if (!r.enabled) continue;
+    list += (list.empty() ? "" : ", ") + r.key();
+    candidates.push_back(r.key());
+  }
+  if (hits.size() == 1) {
+    if (!hits.front()->enabled)
+      throw core::CommandError(
+          fmt::format("realserver {} of service {} is disabled in the config (enabled: false)",
+                      hits.front()->key(), s.name));
+    return *hits.front();
+  }
+  if (hits.size() > 1)
+    throw core::CommandError(
+        fmt::format("realserver \"{}\" is ambiguous in service {}: realservers: {}; give the port",
+                    what, s.name, list));
+  throw core::CommandError(fmt::format("service {} has no realserver \"{}\"{}; realservers: {}",
+                                       s.name, what, did_you_mean(what, candidates),
+                                       list.empty() ? "(none)" : list));
+}
+
+json CheckerModule::realserver_command(const json& request) {
+  static const std::set<std::string> kFields = {"command", "service", "realserver", "admin",
+                                                "weight"};
+  for (const auto& [k, _] : request.items()) {
+    if (!kFields.count(k))
+      throw core::CommandError(
+          fmt::format("unknown field \"{}\" (expected service, realserver, admin, weight)", k));
+  }
+  for (const char* f : {"service", "realserver"}) {
+    if (!request.contains(f) || !request[f].is_string())
+      throw core::CommandError(fmt::format("missing \"{}\" (a string: {})", f,
+                                           std::string_view(f) == "service"
+                                               ? "a service name, key or address:port"
+                                               : "the realserver's address[:port]"));
+  }
+  chk::HealthState::RuntimeChange change;
+  if (request.contains("admin")) {
+    const json& a = request["admin"];
+    if (a.is_string()) change.admin = chk::parse_admin_state(a.get<std::string>());
+    if (!change.admin)
+      throw core::CommandError(
+          fmt::format("bad admin {}: expected \"ready\", \"drain\" or \"maint\"", a.dump()));
+  }
+  if (request.contains("weight")) {
+    change.set_weight = true;
+    change.weight = parse_weight(request["weight"]);
+  }
+  const config::Service& svc = find_service(request["service"].get<std::string>());
+  const config::RealServer& rs = find_realserver(svc, request["realserver"].get<std::string>());
+  const std::string sk = svc.key();
+  const std::string rk = rs.key();
+  const chk::RsStatus* st = health_.realserver(sk, rk);
+  if (!st) throw core::CommandError(fmt::format("realserver {} of {} has no state", rk, svc.name));
+  const chk::AdminState prev_admin = st->admin;
+  const std::optional<uint32_t> prev_weight = st->weight_override;
+  const bool changed = (change.admin && *change.admin != prev_admin) ||
+                       (change.set_weight && change.weight != prev_weight);
+  if (changed) {
+    // The same path as a check verdict: HealthState, then one re-plan.
+    const auto events = health_.change(sk, rk, change, clock_.now());
+    spdlog::info(
+        "event=realserver_admin service={} realserver={} admin={} previous_admin={} "
+        "weight_override={} previous_weight_override={} state={}",
+        kv_quote(sk), rk, chk::to_string(st->admin), chk::to_string(prev_admin),
+        opt_kv(st->weight_override), opt_kv(prev_weight), chk::to_string(st->state));
+    events_.publish("admin", {{"service", sk},
+                              {"realserver", rk},
+                              {"admin", std::string(chk::to_string(st->admin))},
+                              {"previous_admin", std::string(chk::to_string(prev_admin))},
+                              {"weight_override", opt_json(st->weight_override)},
+                              {"previous_weight_override", opt_json(prev_weight)},
+                              {"state", std::string(chk::to_string(st->state))}});
+    handle(events);
+    replan("admin", true);
+    arm_slow_start();
+  }
+  const auto now = clock_.now();
+  return {{"service", sk},
+          {"name", svc.name},
+          {"realserver", rk},
+          {"changed", changed},
+          {"admin", std::string(chk::to_string(st->admin))},
+          {"weight_override", opt_json(st->weight_override)},
+          {"previous",
+           {{"admin", std::string(chk::to_string(prev_admin))},
+            {"weight_override", opt_json(prev_weight)}}},
+          {"state", std::string(chk::to_string(st->state))},
+          {"healthy", st->healthy},
+          {"checked", st->checked},
+          {"configured_weight", rs.weight},
+          {"weight", opt_json(health_.weight(svc, rs, now))},
+          {"sorry_mode", health_.sorry_mode(svc)}};
+}
+
 void CheckerModule::register_commands(core::StatusServer& server) {
   server.add_command("checks", [this](const json&) { return snapshot(); });
+  server.add_command("realserver", [this](const json& r) { return realserver_command(r); });
 }
 
 json CheckerModule::snapshot() const {
@@ -297,12 +543,27 @@ json CheckerModule::snapshot() const {
   json services = json::array();
   for (const auto& s : cfg_.services) {
     if (const auto* st = health_.service(s.key())) {
+      // Every realserver with its effective state, what its checks say and
+      // the operator's runtime settings.
+      json rss = json::array();
+      for (const auto& r : s.realservers) {
+        const auto* rst = health_.realserver(s.key(), r.key());
+        if (!rst) continue;
+        rss.push_back({{"realserver", r.key()},
+                       {"state", std::string(chk::to_string(rst->state))},
+                       {"healthy", rst->healthy},
+                       {"checked", rst->checked},
+                       {"admin", std::string(chk::to_string(rst->admin))},
+                       {"weight_override", opt_json(rst->weight_override)},
+                       {"weight", opt_json(health_.weight(s, r, now))}});
+      }
       services.push_back({{"service", s.key()},
                           {"name", s.name},
                           {"quorum", st->quorum_up ? "up" : "down"},
                           {"healthy_weight", st->healthy_weight},
                           {"quorum_weight", s.quorum.weight},
-                          {"sorry_mode", health_.sorry_mode(s)}});
+                          {"sorry_mode", health_.sorry_mode(s)},
+                          {"realservers", rss}});
     }
   }
   return {{"checkers", checks}, {"services", services}, {"transitions", transitions_}};

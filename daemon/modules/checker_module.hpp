@@ -7,6 +7,17 @@
 // status socket lists every checker; the `services` view gets health columns.
 // A reload keeps the state of every checker whose target and check are
 // unchanged.
+//
+// The `realserver` command is the operator's runtime control (HAProxy's
+// `set server ... state ready|drain|maint` and `set weight`, ipvsadm -e -w):
+//   {"command":"realserver","service":S,"realserver":R}            the state
+//   ... "admin":"ready"|"drain"|"maint"                               set it
+//   ... "weight":N (0..65535) | null | "reset"                        override
+// S is a service name, its key ("tcp 192.0.2.200:80") or its address:port
+// when that is unique; R is "addr:port", "[v6]:port" or an address alone
+// when the service has it once. A change goes through HealthState like a
+// check verdict (logged once, an `admin` event, one re-plan). Runtime state
+// survives reloads for realservers that stay, not a restart.
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,11 +72,20 @@ class CheckerModule : public core::Module {
   void on_transition(Entry& e, const checkers::Transition& t);
   void on_result(Entry& e, const checkers::ProbeResult& r);
   void handle(const std::vector<checkers::HealthEvent>& events);
-  void replan(std::string_view why);
+  // Re-plans the forwarding table. Health transitions (`now` false) share a
+  // coalesced reconcile (ForwardingModule::reconcile_soon: a burst of them
+  // costs one round); an operator's command (`now` true) is applied before
+  // its answer is sent.
+  void replan(std::string_view why, bool now = false);
   // Runs a service's on_up / on_down command without waiting for it.
   void run_quorum_command(const std::string& service, bool up);
   void arm_slow_start();
   nlohmann::json rs_health(const std::string& service, const std::string& realserver) const;
+  // The `realserver` status command (throws core::CommandError).
+  nlohmann::json realserver_command(const nlohmann::json& request);
+  const config::Service& find_service(const std::string& what) const;
+  static const config::RealServer& find_realserver(const config::Service& s,
+                                                   const std::string& what);
   static std::string fingerprint(const checkers::ProbeTarget& t, const config::Check& c);
 
   boost::asio::io_context& io_;

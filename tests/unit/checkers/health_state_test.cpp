@@ -112,14 +112,14 @@ TEST(HealthState, DrainingIsWeightZeroAndOutOfQuorum) {
   const auto cfg = load(kFarm);
   h.configure(cfg, t0);
   const auto& web = cfg.services[0];
-  h.set_drain(kWeb, "192.0.2.23:80", true, t0);
+  h.set_admin(kWeb, "192.0.2.23:80", AdminState::drain, t0);
   EXPECT_EQ(h.realserver(kWeb, "192.0.2.23:80")->state, RsState::draining);
   EXPECT_EQ(h.weight(web, web.realservers[2], t0), 0u);
   EXPECT_EQ(h.service(kWeb)->healthy_weight, 4u);
   // A success while draining keeps it draining.
   h.set_health(kWeb, "192.0.2.23:80", true, "ok", t0);
   EXPECT_EQ(h.realserver(kWeb, "192.0.2.23:80")->state, RsState::draining);
-  h.set_drain(kWeb, "192.0.2.23:80", false, t0);
+  h.set_admin(kWeb, "192.0.2.23:80", AdminState::ready, t0);
   EXPECT_EQ(h.weight(web, web.realservers[2], t0), 2u);
 }
 
@@ -180,6 +180,227 @@ TEST(HealthState, UnknownKeysAreIgnored) {
   h.configure(load(kFarm), t0);
   EXPECT_TRUE(h.set_health("tcp 10.0.0.1:1", "x", false, "", t0).empty());
   EXPECT_TRUE(h.set_health(kWeb, "10.0.0.1:1", false, "", t0).empty());
+  EXPECT_TRUE(h.set_admin(kWeb, "10.0.0.1:1", AdminState::maint, t0).empty());
+  EXPECT_TRUE(h.set_weight_override("tcp 10.0.0.1:1", "192.0.2.21:80", 3, t0).empty());
+}
+
+TEST(HealthState, AdminStateNames) {
+  for (const auto a : {AdminState::ready, AdminState::drain, AdminState::maint})
+    EXPECT_EQ(parse_admin_state(to_string(a)), a);
+  EXPECT_EQ(parse_admin_state("drain"), AdminState::drain);
+  EXPECT_EQ(parse_admin_state("disable"), std::nullopt);
+  EXPECT_EQ(parse_admin_state(""), std::nullopt);
+  EXPECT_EQ(to_string(RsState::maint), "maint");
+}
+
+TEST(HealthState, DrainWhileDownStaysDownUntilTheChecksSayUp) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  const auto& web = cfg.services[0];
+  h.set_health(kWeb, "192.0.2.23:80", false, "refused", t0 + 1s);
+  h.set_admin(kWeb, "192.0.2.23:80", AdminState::drain, t0 + 2s);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.23:80")->state, RsState::down);
+  EXPECT_EQ(h.weight(web, web.realservers[2], t0 + 2s), std::nullopt);
+  // Healthy again: draining (weight 0), not up.
+  const auto ev = h.set_health(kWeb, "192.0.2.23:80", true, "ok", t0 + 3s);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0].kind, Kind::rs_up);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.23:80")->state, RsState::draining);
+  EXPECT_EQ(h.weight(web, web.realservers[2], t0 + 3s), 0u);
+}
+
+TEST(HealthState, MaintTakesARealserverOutWhateverItsChecksSay) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  const auto& web = cfg.services[0];
+  const std::string rs = "192.0.2.22:80";
+  auto ev = h.set_admin(kWeb, rs, AdminState::maint, t0 + 1s);
+  EXPECT_TRUE(ev.empty());  // 6 -> 4: quorum 4 holds
+  EXPECT_EQ(h.realserver(kWeb, rs)->state, RsState::maint);
+  EXPECT_EQ(h.realserver(kWeb, rs)->since, t0 + 1s);
+  EXPECT_EQ(h.weight(web, web.realservers[1], t0 + 1s), std::nullopt);  // left out of the plan
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 4u);
+  // Checks keep reporting; their verdict is kept but maint wins.
+  ev = h.set_health(kWeb, rs, false, "refused", t0 + 2s);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Kind::rs_down);
+  EXPECT_EQ(h.realserver(kWeb, rs)->state, RsState::maint);
+  EXPECT_FALSE(h.realserver(kWeb, rs)->healthy);
+  EXPECT_EQ(h.realserver(kWeb, rs)->since, t0 + 1s);
+  // Ready hands it back to its checks: they say down.
+  h.set_admin(kWeb, rs, AdminState::ready, t0 + 3s);
+  EXPECT_EQ(h.realserver(kWeb, rs)->state, RsState::down);
+  h.set_health(kWeb, rs, true, "ok", t0 + 4s);
+  EXPECT_EQ(h.realserver(kWeb, rs)->state, RsState::up);
+  EXPECT_EQ(h.weight(web, web.realservers[1], t0 + 4s), 2u);
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 6u);
+  // Maint of an unchecked realserver works the same.
+  const auto& nocheck = cfg.services[1];
+  h.set_admin(nocheck.key(), "192.0.2.21:80", AdminState::maint, t0 + 5s);
+  EXPECT_EQ(h.weight(nocheck, nocheck.realservers[0], t0 + 5s), std::nullopt);
+}
+
+TEST(HealthState, MaintWithInhibitOnFailureKeepsWeightZero) {
+  HealthState h;
+  const auto cfg = load(R"(
+services:
+  - {address: 192.0.2.200, port: 80, inhibit_on_failure: true,
+     realservers: [{address: 192.0.2.21, weight: 5}]}
+)");
+  h.configure(cfg, t0);
+  h.set_admin(cfg.services[0].key(), "192.0.2.21:80", AdminState::maint, t0);
+  EXPECT_EQ(h.weight(cfg.services[0], cfg.services[0].realservers[0], t0), 0u);
+}
+
+TEST(HealthState, DrainAndMaintDoNotCountForQuorum) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  const auto& web = cfg.services[0];
+  // quorum 4, hysteresis 1: 6 -> 4 (drain) -> 2 (maint) < 3: down, sorry in.
+  EXPECT_TRUE(h.set_admin(kWeb, "192.0.2.21:80", AdminState::drain, t0).empty());
+  auto ev = h.set_admin(kWeb, "192.0.2.22:80", AdminState::maint, t0 + 1s);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Kind::quorum_down);
+  EXPECT_TRUE(h.sorry_mode(web));
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 2u);
+  // Both ready: 6 >= 5, quorum back.
+  EXPECT_TRUE(h.set_admin(kWeb, "192.0.2.21:80", AdminState::ready, t0 + 2s).empty());
+  ev = h.set_admin(kWeb, "192.0.2.22:80", AdminState::ready, t0 + 3s);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Kind::quorum_up);
+  EXPECT_FALSE(h.sorry_mode(web));
+}
+
+TEST(HealthState, WeightOverrideReplacesConfiguredAndDynamicWeight) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  const auto& web = cfg.services[0];
+  const auto& rs1 = web.realservers[0];
+  h.set_weight_override(kWeb, rs1.key(), 7, t0);
+  EXPECT_EQ(h.weight(web, rs1, t0), 7u);
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 11u);  // the override counts with its value
+  // A dynamic weight reported meanwhile does not beat the operator's choice...
+  h.set_dynamic_weight(kWeb, rs1.key(), 9, t0);
+  EXPECT_EQ(h.weight(web, rs1, t0), 7u);
+  // ...and takes over when the override is reset.
+  h.set_weight_override(kWeb, rs1.key(), std::nullopt, t0);
+  EXPECT_EQ(h.weight(web, rs1, t0), 9u);
+  h.set_dynamic_weight(kWeb, rs1.key(), std::nullopt, t0);
+  EXPECT_EQ(h.weight(web, rs1, t0), 2u);
+  // Override 0: in the plan with weight 0, still up, counts 0 for quorum.
+  h.set_weight_override(kWeb, rs1.key(), 0, t0);
+  EXPECT_EQ(h.weight(web, rs1, t0), 0u);
+  EXPECT_EQ(h.realserver(kWeb, rs1.key())->state, RsState::up);
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 4u);
+  // A down realserver stays out whatever its override.
+  h.set_weight_override(kWeb, rs1.key(), 50, t0);
+  h.set_health(kWeb, rs1.key(), false, "refused", t0 + 1s);
+  EXPECT_EQ(h.weight(web, rs1, t0 + 1s), std::nullopt);
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 4u);
+}
+
+TEST(HealthState, WeightOverrideCanMakeOrBreakQuorum) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  // quorum 4 (hysteresis 1): 2+2+2 -> 0+0+2 via overrides: below 3, down.
+  EXPECT_TRUE(h.set_weight_override(kWeb, "192.0.2.21:80", 0, t0).empty());
+  const auto ev = h.set_weight_override(kWeb, "192.0.2.22:80", 0, t0);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Kind::quorum_down);
+  // One override of 10 alone brings it back (12 >= 5).
+  const auto ev2 = h.set_weight_override(kWeb, "192.0.2.23:80", 10, t0);
+  ASSERT_EQ(ev2.size(), 1u);
+  EXPECT_EQ(ev2[0].kind, Kind::quorum_up);
+}
+
+TEST(HealthState, CombinedChangeEvaluatesQuorumOnce) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  h.set_admin(kWeb, "192.0.2.21:80", AdminState::drain, t0);
+  h.set_admin(kWeb, "192.0.2.22:80", AdminState::drain, t0);  // 2 < 3: quorum down
+  ASSERT_FALSE(h.service(kWeb)->quorum_up);
+  // Ready and weight 1 at once: 1 + 2 = 3 < 5 keeps it down; no up/down pair.
+  const auto ev = h.change(kWeb, "192.0.2.21:80",
+                           {.admin = AdminState::ready, .set_weight = true, .weight = 1}, t0 + 1s);
+  EXPECT_TRUE(ev.empty());
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->admin, AdminState::ready);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->weight_override, 1u);
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 3u);
+  // Leaving set_weight false keeps the override.
+  h.change(kWeb, "192.0.2.21:80",
+           {.admin = AdminState::drain, .set_weight = false, .weight = std::nullopt}, t0 + 2s);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->weight_override, 1u);
+}
+
+TEST(HealthState, SlowStartAfterMaintButNotAfterDrain) {
+  HealthState h;
+  const auto cfg = load(R"(
+services:
+  - {address: 192.0.2.200, port: 80, slow_start: 10s,
+     realservers: [{address: 192.0.2.21, weight: 100}, {address: 192.0.2.22, weight: 100}]}
+)");
+  const auto& s = cfg.services[0];
+  h.configure(cfg, t0);
+  h.set_admin(s.key(), "192.0.2.21:80", AdminState::maint, t0 + 1s);
+  h.set_admin(s.key(), "192.0.2.22:80", AdminState::drain, t0 + 1s);
+  EXPECT_EQ(h.next_change(t0 + 1s), std::nullopt);  // nothing ramps while out
+  h.set_admin(s.key(), "192.0.2.21:80", AdminState::ready, t0 + 2s);
+  h.set_admin(s.key(), "192.0.2.22:80", AdminState::ready, t0 + 2s);
+  EXPECT_EQ(h.weight(s, s.realservers[0], t0 + 2s), 1u);
+  EXPECT_EQ(h.weight(s, s.realservers[0], t0 + 7s), 50u);
+  EXPECT_EQ(h.weight(s, s.realservers[1], t0 + 2s), 100u);
+  ASSERT_TRUE(h.next_change(t0 + 2s).has_value());
+  // The ramp goes to the override when there is one.
+  h.set_weight_override(s.key(), "192.0.2.21:80", 20, t0 + 7s);
+  EXPECT_EQ(h.weight(s, s.realservers[0], t0 + 7s), 10u);
+  EXPECT_EQ(h.weight(s, s.realservers[0], t0 + 12s), 20u);
+}
+
+TEST(HealthState, ReloadKeepsRuntimeStateOfRealserversThatStay) {
+  HealthState h;
+  h.configure(load(kFarm), t0);
+  h.set_admin(kWeb, "192.0.2.21:80", AdminState::drain, t0);
+  h.set_admin(kWeb, "192.0.2.22:80", AdminState::maint, t0);
+  h.set_weight_override(kWeb, "192.0.2.23:80", 9, t0);
+  // Reload: rs3's weight changes in the file, rs2 goes away.
+  std::string next = kFarm;
+  next.replace(next.find("      - {address: 192.0.2.22, weight: 2}\n"),
+               std::string("      - {address: 192.0.2.22, weight: 2}\n").size(), "");
+  next.replace(next.find("{address: 192.0.2.23, weight: 2}"),
+               std::string("{address: 192.0.2.23, weight: 2}").size(),
+               "{address: 192.0.2.23, weight: 4}");
+  const auto cfg2 = load(next);
+  h.configure(cfg2, t0 + 5s);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->admin, AdminState::drain);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->state, RsState::draining);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.22:80"), nullptr);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.23:80")->weight_override, 9u);
+  EXPECT_EQ(h.weight(cfg2.services[0], cfg2.services[0].realservers[1], t0 + 5s), 9u);
+  // rs2 comes back: a new realserver, its maint forgotten.
+  h.configure(load(kFarm), t0 + 6s);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.22:80")->admin, AdminState::ready);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.22:80")->state, RsState::up);
+}
+
+TEST(HealthState, ReloadRemovingTheCheckOfARealserverInMaintKeepsMaint) {
+  HealthState h;
+  h.configure(load(kFarm), t0);
+  h.set_health(kWeb, "192.0.2.21:80", false, "refused", t0);
+  h.set_admin(kWeb, "192.0.2.21:80", AdminState::maint, t0);
+  std::string next = kFarm;
+  next.replace(next.find("    check: h\n"), std::string("    check: h\n").size(), "");
+  h.configure(load(next), t0 + 1s);
+  const auto* st = h.realserver(kWeb, "192.0.2.21:80");
+  EXPECT_TRUE(st->healthy);  // no check: healthy
+  EXPECT_EQ(st->state, RsState::maint);
+  h.set_admin(kWeb, "192.0.2.21:80", AdminState::ready, t0 + 2s);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->state, RsState::up);
 }
 
 }  // namespace

@@ -191,6 +191,7 @@ TEST(RenderVrrp, RuntimeInstancesWithCountersAndLastTransition) {
          {"adverts", {{"sent", 12}, {"received", 3}}},
          {"dropped", 2},
          {"drops", {{"bad_ttl", 2}, {"auth_mismatch", 0}}},
+         {"vmac", {{"name", "vrrp.51"}, {"mac", "00:00:5e:00:01:33"}, {"ready", true}}},
          {"last_transition",
           {{"from", "backup"},
            {"to", "master"},
@@ -208,6 +209,7 @@ TEST(RenderVrrp, RuntimeInstancesWithCountersAndLastTransition) {
       std::string::npos)
       << out;
   EXPECT_NE(out.find("VI_1: dropped: bad_ttl=2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("VI_1: vmac vrrp.51 00:00:5e:00:01:33\n"), std::string::npos) << out;
   EXPECT_NE(out.find("eth0/inet (no instance): dropped: unknown_vrid=4"), std::string::npos) << out;
 }
 
@@ -228,6 +230,93 @@ TEST(RenderVrrp, ConfiguredInstancesWhenNotRunning) {
   EXPECT_NE(out.find("VI_LAB"), std::string::npos);
   EXPECT_NE(out.find("not running"), std::string::npos);
   EXPECT_NE(out.find("192.0.2.200/24"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lvsd::ctl
+
+namespace lvsd::ctl {
+namespace {
+
+json realserver_answer() {
+  return json::parse(R"({"service": "tcp 192.0.2.200:80", "name": "web",
+    "realserver": "192.0.2.22:80", "changed": true, "admin": "drain", "weight_override": null,
+    "previous": {"admin": "ready", "weight_override": null}, "state": "draining",
+    "healthy": true, "checked": true, "configured_weight": 1, "weight": 0, "sorry_mode": false})");
+}
+
+TEST(RenderRealserver, OneLineSayingWhatChangedAndWhereItStands) {
+  json d = realserver_answer();
+  EXPECT_EQ(render_realserver(d),
+            "web 192.0.2.22:80: admin drain (was ready); now draining, weight 0, checks say up\n");
+  d["admin"] = "maint";
+  d["previous"]["admin"] = "drain";
+  d["state"] = "maint";
+  d["weight"] = nullptr;
+  d["healthy"] = false;
+  d["checked"] = true;
+  d["sorry_mode"] = true;
+  EXPECT_EQ(render_realserver(d),
+            "web 192.0.2.22:80: admin maint (was drain); now maint, out of the table, checks say "
+            "down, service in sorry mode\n");
+}
+
+TEST(RenderRealserver, WeightOverrideAndNoChange) {
+  json d = realserver_answer();
+  d["admin"] = "ready";
+  d["weight_override"] = 3;
+  d["state"] = "up";
+  d["weight"] = 3;
+  d["checked"] = false;
+  EXPECT_EQ(render_realserver(d),
+            "web 192.0.2.22:80: weight override 3 (was none); now up, weight 3\n");
+  d["previous"]["weight_override"] = 3;
+  d["changed"] = false;
+  EXPECT_EQ(render_realserver(d),
+            "web 192.0.2.22:80: unchanged (admin ready, weight override 3); now up, weight 3\n");
+  d["weight_override"] = nullptr;
+  d["weight"] = 1;
+  EXPECT_EQ(render_realserver(d),
+            "web 192.0.2.22:80: weight override none (was 3); now up, weight 1\n");
+}
+
+TEST(RenderServices, AdminColumn) {
+  json d = sample_services();
+  auto& rss = d["services"][0]["realservers"];
+  rss[0]["admin"] = "drain";
+  rss[0]["weight_override"] = 5;
+  rss[0]["health"] = "draining";
+  rss[1]["admin"] = "ready";
+  rss[1]["weight_override"] = nullptr;
+  const std::string out = render_services(d, {});
+  EXPECT_NE(out.find("Health   Since  Admin\n"), std::string::npos) << out;
+  const auto row = out.substr(out.find("  -> 192.0.2.21:80"));
+  EXPECT_NE(row.find("draining 12s    drain,weight=5\n"), std::string::npos) << out;
+  const auto row2 = out.substr(out.find("  -> 192.0.2.22:80"));
+  EXPECT_NE(row2.substr(0, row2.find('\n')).find(" -"), std::string::npos) << out;
+}
+
+TEST(RenderChecks, RuntimeTableListsOnlyChangedRealservers) {
+  const json d = json::parse(R"({"checkers": [], "transitions": 0, "services": [
+    {"service": "tcp 192.0.2.200:80", "name": "web", "quorum": "up", "healthy_weight": 2,
+     "quorum_weight": 1, "sorry_mode": false, "realservers": [
+       {"realserver": "192.0.2.21:80", "state": "up", "healthy": true, "checked": true,
+        "admin": "ready", "weight_override": null, "weight": 1},
+       {"realserver": "192.0.2.22:80", "state": "maint", "healthy": false, "checked": true,
+        "admin": "maint", "weight_override": null, "weight": null},
+       {"realserver": "192.0.2.23:80", "state": "up", "healthy": true, "checked": false,
+        "admin": "ready", "weight_override": 3, "weight": 3}]}]})");
+  const std::string out = render_checks(d);
+  EXPECT_NE(out.find("Runtime (lvsctl drain/maint/ready/weight):\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("192.0.2.21:80"), std::string::npos) << out;
+  EXPECT_NE(out.find("web      192.0.2.22:80  maint  down    maint     out"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("web      192.0.2.23:80  up     -       weight=3  3"), std::string::npos)
+      << out;
+  // Nothing changed at runtime: no such table.
+  json plain = d;
+  plain["services"][0]["realservers"] = json::array({d["services"][0]["realservers"][0]});
+  EXPECT_EQ(render_checks(plain).find("Runtime"), std::string::npos);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/config/loader.hpp"
+#include "daemon/core/status_server.hpp"
 #include "forwarding/fake_backend.hpp"
 
 namespace lvsd::modules {
@@ -95,7 +96,11 @@ class CheckerModuleTest : public ::testing::Test {
     forwarding_->start(cfg);
   }
   // Dest addresses of a service in the fake kernel table.
+  // Health transitions re-plan through a posted (coalesced) reconcile: run
+  // what is queued first.
   std::vector<std::string> dests(const std::string& vip) {
+    io_.restart();
+    io_.poll();
     std::vector<std::string> out;
     for (const auto& [key, entry] : fake_->table().services) {
       if (key.address.to_string() != vip) continue;
@@ -195,6 +200,311 @@ TEST_F(CheckerModuleTest, ReloadKeepsUnchangedCheckersAndTheirState) {
   EXPECT_EQ(dests("192.0.2.200"), (Dests{"192.0.2.21", "192.0.2.23"}));
   const json snap = checkers_->snapshot();
   EXPECT_EQ(snap["checkers"].size(), 3u);
+}
+
+// The `realserver` status command: an operator's drain / maint / ready and
+// weight override go through HealthState and re-plan at once.
+class RealserverCommandTest : public CheckerModuleTest {
+ protected:
+  void SetUp() override {
+    start(load(kConfig));
+    server_ = std::make_unique<core::StatusServer>(io_, events_);
+    checkers_->register_commands(*server_);
+    sub_ = events_.subscribe([this](const json& e) { seen_.push_back(e); });
+  }
+  json run(json request) {
+    request["command"] = "realserver";
+    return server_->dispatch_request(request);
+  }
+  // Weight of each dest of the web service (192.0.2.200) in the fake table.
+  std::map<std::string, uint32_t> weights() {
+    io_.restart();
+    io_.poll();  // health re-plans are posted
+    std::map<std::string, uint32_t> out;
+    for (const auto& [key, entry] : fake_->table().services) {
+      if (key.address.to_string() != "192.0.2.200") continue;
+      for (const auto& [dk, d] : entry.dests)
+        out[dk.address.to_string()] = d.weight;
+    }
+    return out;
+  }
+  std::vector<json> of_type(const std::string& type) {
+    std::vector<json> out;
+    for (const auto& e : seen_)
+      if (e["type"] == type) out.push_back(e);
+    return out;
+  }
+  std::string error_of(const json& request) {
+    const json r = run(request);
+    EXPECT_FALSE(r.value("ok", true)) << r.dump();
+    return r.value("error", "");
+  }
+
+  std::unique_ptr<core::StatusServer> server_;
+  std::vector<json> seen_;
+  core::EventBus::Subscription sub_;
+};
+
+using Weights = std::map<std::string, uint32_t>;
+
+TEST_F(RealserverCommandTest, DrainMaintReadyChangeThePlanAtOnce) {
+  ASSERT_EQ(weights(), (Weights{{"192.0.2.21", 1}, {"192.0.2.22", 1}}));
+  const auto reconciles = forwarding_->counters().reconciles;
+
+  json r = run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "drain"}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  const json& d = r["data"];
+  EXPECT_EQ(d["service"], "tcp 192.0.2.200:80");
+  EXPECT_EQ(d["realserver"], "192.0.2.22:80");
+  EXPECT_EQ(d["changed"], true);
+  EXPECT_EQ(d["admin"], "drain");
+  EXPECT_EQ(d["previous"]["admin"], "ready");
+  EXPECT_EQ(d["state"], "draining");
+  EXPECT_EQ(d["weight"], 0);
+  // One plan update, weight 0: existing connections stay, no new ones.
+  EXPECT_EQ(forwarding_->counters().reconciles, reconciles + 1);
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}, {"192.0.2.22", 0}}));
+  const auto admin = of_type("admin");
+  ASSERT_EQ(admin.size(), 1u);
+  EXPECT_EQ(admin[0]["service"], "tcp 192.0.2.200:80");
+  EXPECT_EQ(admin[0]["realserver"], "192.0.2.22:80");
+  EXPECT_EQ(admin[0]["admin"], "drain");
+  EXPECT_EQ(admin[0]["previous_admin"], "ready");
+  EXPECT_EQ(admin[0]["state"], "draining");
+
+  // The same again changes nothing: no event, no re-plan.
+  r = run({{"service", "web"}, {"realserver", "192.0.2.22:80"}, {"admin", "drain"}});
+  EXPECT_EQ(r["data"]["changed"], false);
+  EXPECT_EQ(of_type("admin").size(), 1u);
+  EXPECT_EQ(forwarding_->counters().reconciles, reconciles + 1);
+
+  // Maint: out of the table; the checks keep running and say up.
+  r = run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "maint"}});
+  EXPECT_EQ(r["data"]["state"], "maint");
+  EXPECT_TRUE(r["data"]["weight"].is_null());
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}}));
+  const int runs_before = runs_;
+  clock_.advance(5s);
+  EXPECT_GT(runs_, runs_before);
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}}));
+  EXPECT_EQ(r["data"]["healthy"], true);
+
+  // Ready: back to what the checks say.
+  r = run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "ready"}});
+  EXPECT_EQ(r["data"]["state"], "up");
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}, {"192.0.2.22", 1}}));
+  EXPECT_EQ(of_type("admin").size(), 3u);
+}
+
+TEST_F(RealserverCommandTest, MaintOfAFailedRealserverThenReadyKeepsItOut) {
+  up_["192.0.2.22"] = false;
+  clock_.advance(4s);
+  ASSERT_EQ(weights(), (Weights{{"192.0.2.21", 1}}));
+  run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "maint"}});
+  const json r = run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "ready"}});
+  EXPECT_EQ(r["data"]["state"], "down");
+  EXPECT_EQ(r["data"]["healthy"], false);
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}}));
+  up_["192.0.2.22"] = true;
+  clock_.advance(4s);
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}, {"192.0.2.22", 1}}));
+}
+
+TEST_F(RealserverCommandTest, WeightOverrideAndReset) {
+  json r = run({{"service", "tcp 192.0.2.200:80"}, {"realserver", "192.0.2.21:80"}, {"weight", 5}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["data"]["weight_override"], 5);
+  EXPECT_TRUE(r["data"]["previous"]["weight_override"].is_null());
+  EXPECT_EQ(r["data"]["configured_weight"], 1);
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 5}, {"192.0.2.22", 1}}));
+  // Weight 0 is accepted (in the table, no new connections).
+  run({{"service", "web"}, {"realserver", "192.0.2.21"}, {"weight", 0}});
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 0}, {"192.0.2.22", 1}}));
+  // Reset by null or "reset".
+  r = run({{"service", "web"}, {"realserver", "192.0.2.21"}, {"weight", nullptr}});
+  EXPECT_TRUE(r["data"]["weight_override"].is_null());
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}, {"192.0.2.22", 1}}));
+  run({{"service", "web"}, {"realserver", "192.0.2.21"}, {"weight", 65535}});
+  EXPECT_EQ(weights()["192.0.2.21"], 65535u);
+  run({{"service", "web"}, {"realserver", "192.0.2.21"}, {"weight", "reset"}});
+  EXPECT_EQ(weights()["192.0.2.21"], 1u);
+  // Admin and weight in one request: one event, one re-plan.
+  const auto reconciles = forwarding_->counters().reconciles;
+  const auto events_before = of_type("admin").size();
+  r = run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "drain"}, {"weight", 3}});
+  EXPECT_EQ(r["data"]["admin"], "drain");
+  EXPECT_EQ(r["data"]["weight_override"], 3);
+  EXPECT_EQ(forwarding_->counters().reconciles, reconciles + 1);
+  EXPECT_EQ(of_type("admin").size(), events_before + 1);
+  EXPECT_EQ(weights()["192.0.2.22"], 0u);  // draining wins over the override
+}
+
+TEST_F(RealserverCommandTest, StateIsVisibleInServicesAndChecks) {
+  run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "drain"}, {"weight", 4}});
+  const json view = forwarding_->services_json();
+  bool found = false;
+  for (const auto& s : view["services"]) {
+    if (s["name"] != "web") continue;
+    for (const auto& r : s["realservers"]) {
+      if (r["address"] != "192.0.2.22") continue;
+      found = true;
+      EXPECT_EQ(r["admin"], "drain");
+      EXPECT_EQ(r["weight_override"], 4);
+      EXPECT_EQ(r["health"], "draining");
+    }
+  }
+  EXPECT_TRUE(found);
+  const json snap = checkers_->snapshot();
+  found = false;
+  for (const auto& s : snap["services"]) {
+    if (s["name"] != "web") continue;
+    for (const auto& r : s["realservers"]) {
+      if (r["realserver"] != "192.0.2.22:80") continue;
+      found = true;
+      EXPECT_EQ(r["admin"], "drain");
+      EXPECT_EQ(r["weight_override"], 4);
+      EXPECT_EQ(r["state"], "draining");
+      EXPECT_EQ(r["healthy"], true);
+      EXPECT_EQ(r["weight"], 0);
+    }
+  }
+  EXPECT_TRUE(found);
+  // A bare query answers the state and changes nothing.
+  const json q = run({{"service", "web"}, {"realserver", "192.0.2.22"}});
+  EXPECT_EQ(q["data"]["changed"], false);
+  EXPECT_EQ(q["data"]["admin"], "drain");
+}
+
+TEST_F(RealserverCommandTest, ReloadKeepsRuntimeStateOfRealserversThatStay) {
+  run({{"service", "web"}, {"realserver", "192.0.2.22"}, {"admin", "drain"}});
+  run({{"service", "web"}, {"realserver", "192.0.2.21"}, {"weight", 7}});
+  std::string next = kConfig;
+  next.insert(next.find("  - name: alt"), "      - {address: 192.0.2.23}\n");
+  const auto cfg2 = load(next);
+  checkers_->reconfigure(cfg2, {});
+  forwarding_->reconfigure(cfg2, {});
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 7}, {"192.0.2.22", 0}, {"192.0.2.23", 1}}));
+  // Removed and added back: forgotten.
+  std::string without = kConfig;
+  without.erase(without.find("      - {address: 192.0.2.22}\n"),
+                std::string("      - {address: 192.0.2.22}\n").size());
+  checkers_->reconfigure(load(without), {});
+  forwarding_->reconfigure(load(without), {});
+  checkers_->reconfigure(load(kConfig), {});
+  forwarding_->reconfigure(load(kConfig), {});
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 7}, {"192.0.2.22", 1}}));
+}
+
+TEST_F(RealserverCommandTest, ServiceAndRealserverNamesResolve) {
+  // Name, key, VIP:port; address alone, address:port.
+  for (const char* svc : {"web", "tcp 192.0.2.200:80", "192.0.2.200:80"}) {
+    for (const char* rs : {"192.0.2.21", "192.0.2.21:80"}) {
+      const json r = run({{"service", svc}, {"realserver", rs}});
+      ASSERT_TRUE(r["ok"]) << svc << " " << rs << ": " << r.dump();
+      EXPECT_EQ(r["data"]["service"], "tcp 192.0.2.200:80");
+      EXPECT_EQ(r["data"]["realserver"], "192.0.2.21:80");
+    }
+  }
+}
+
+TEST_F(RealserverCommandTest, ErrorsAreClear) {
+  std::string e = error_of({{"service", "wbe"}, {"realserver", "192.0.2.21"}, {"admin", "drain"}});
+  EXPECT_NE(e.find("unknown service \"wbe\""), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean \"web\"?"), std::string::npos) << e;
+  EXPECT_NE(e.find("services: web (tcp 192.0.2.200:80), alt (tcp 192.0.2.201:80)"),
+            std::string::npos)
+      << e;
+  e = error_of({{"service", "nothing-like-it"}, {"realserver", "192.0.2.21"}});
+  EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
+
+  e = error_of({{"service", "web"}, {"realserver", "192.0.2.29"}, {"admin", "drain"}});
+  EXPECT_NE(e.find("service web has no realserver \"192.0.2.29\""), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean \"192.0.2.21:80\"?"), std::string::npos) << e;
+  EXPECT_NE(e.find("realservers: 192.0.2.21:80, 192.0.2.22:80"), std::string::npos) << e;
+  e = error_of({{"service", "web"}, {"realserver", "192.0.2.21:81"}});
+  EXPECT_NE(e.find("has no realserver \"192.0.2.21:81\""), std::string::npos) << e;
+  e = error_of({{"service", "web"}, {"realserver", "rs1"}});
+  EXPECT_NE(e.find("has no realserver \"rs1\""), std::string::npos) << e;
+
+  e = error_of({{"service", "web"}, {"realserver", "192.0.2.21"}, {"admin", "up"}});
+  EXPECT_EQ(e, "bad admin \"up\": expected \"ready\", \"drain\" or \"maint\"");
+  e = error_of({{"service", "web"}, {"realserver", "192.0.2.21"}, {"admin", 1}});
+  EXPECT_NE(e.find("bad admin 1"), std::string::npos) << e;
+  for (const json& w : {json(65536), json(-1), json(1.5), json("x"), json(true)}) {
+    e = error_of({{"service", "web"}, {"realserver", "192.0.2.21"}, {"weight", w}});
+    EXPECT_NE(e.find("bad weight " + w.dump() + ": expected an integer 0..65535"),
+              std::string::npos)
+        << e;
+  }
+  e = error_of({{"service", "web"}});
+  EXPECT_NE(e.find("missing \"realserver\""), std::string::npos) << e;
+  e = error_of({{"realserver", "192.0.2.21"}});
+  EXPECT_NE(e.find("missing \"service\""), std::string::npos) << e;
+  e = error_of({{"service", "web"}, {"realserver", "192.0.2.21"}, {"action", "drain"}});
+  EXPECT_NE(e.find("unknown field \"action\""), std::string::npos) << e;
+  // Nothing was changed by any of these.
+  EXPECT_TRUE(of_type("admin").empty());
+  EXPECT_EQ(weights(), (Weights{{"192.0.2.21", 1}, {"192.0.2.22", 1}}));
+}
+
+TEST(RealserverCommandAmbiguity, SameEndpointTwoProtocolsAndDisabledRealservers) {
+  boost::asio::io_context io;
+  core::EventBus events;
+  chk::ManualClock clock;
+  ForwardingModule forwarding(
+      io, events,
+      [](config::ForwardingBackend,
+         const config::Config&) -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
+        return std::make_unique<fwd::FakeBackend>();
+      });
+  CheckerModule checkers(
+      io, events, forwarding, clock,
+      [](boost::asio::io_context&, const config::Check&,
+         const chk::ProbeTarget&) -> std::unique_ptr<chk::Probe> { return nullptr; });
+  const auto cfg = load(R"(
+services:
+  - {name: web-tcp, address: 192.0.2.200, port: 53, protocol: tcp,
+     realservers: [{address: 192.0.2.21}, {address: 192.0.2.22, enabled: false}]}
+  - {name: web-udp, address: 192.0.2.200, port: 53, protocol: udp,
+     realservers: [{address: 192.0.2.21}, {address: 192.0.2.21, port: 5353}]}
+  - {name: web6, address: "2001:db8::200", port: 80,
+     realservers: [{address: "2001:db8::21"}]}
+  - {name: marked, fwmark: 7, realservers: [{address: 192.0.2.23}]}
+)");
+  checkers.start(cfg);
+  forwarding.start(cfg);
+  core::StatusServer server(io, events);
+  checkers.register_commands(server);
+  auto ask = [&](const std::string& svc, const std::string& rs) {
+    return server.dispatch_request(
+        {{"command", "realserver"}, {"service", svc}, {"realserver", rs}, {"admin", "drain"}});
+  };
+  json r = ask("192.0.2.200:53", "192.0.2.21");
+  EXPECT_FALSE(r["ok"]);
+  EXPECT_NE(r["error"].get<std::string>().find(
+                "service \"192.0.2.200:53\" is ambiguous: web-tcp (tcp 192.0.2.200:53), web-udp "
+                "(udp 192.0.2.200:53); give the name or the key"),
+            std::string::npos)
+      << r.dump();
+  r = ask("web-udp", "192.0.2.21");
+  EXPECT_FALSE(r["ok"]);
+  EXPECT_NE(r["error"].get<std::string>().find("ambiguous"), std::string::npos) << r.dump();
+  EXPECT_TRUE(ask("web-udp", "192.0.2.21:5353")["ok"]);
+  // IPv6 endpoints with and without brackets; fwmark services by key.
+  for (const char* rs : {"2001:db8::21", "[2001:db8::21]:80", "[2001:db8::21]"}) {
+    r = ask("[2001:db8::200]:80", rs);
+    EXPECT_TRUE(r["ok"]) << rs << ": " << r.dump();
+  }
+  r = ask("web6", "[2001:db8::21]:81");
+  EXPECT_NE(r["error"].get<std::string>().find("has no realserver"), std::string::npos) << r.dump();
+  r = ask("fwmark 7 inet", "192.0.2.23");
+  EXPECT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["data"]["name"], "marked");
+  r = ask("web-tcp", "192.0.2.22");
+  EXPECT_NE(r["error"].get<std::string>().find("disabled in the config"), std::string::npos)
+      << r.dump();
+  checkers.stop();
+  forwarding.stop();
 }
 
 }  // namespace
