@@ -69,7 +69,8 @@ VrrpModule::Backend VrrpModule::real_backend() {
           },
           [](asio::io_context& io) -> std::unique_ptr<vrrp::AddressManager> {
             return std::make_unique<vrrp::NetlinkAddressManager>(io);
-          }};
+          },
+          [] { return std::make_unique<vrrp::AcceptRules>(); }};
 }
 
 VrrpModule::VrrpModule(asio::io_context& io, core::EventBus& events, Backend backend,
@@ -92,6 +93,17 @@ VrrpModule::~VrrpModule() {
 
 std::vector<vrrp::InstanceConfig> VrrpModule::instances_from(const config::Config& cfg) {
   std::vector<vrrp::InstanceConfig> out;
+  // The vmac names, from the whole configuration at once (defaults must not
+  // collide: keepalived's vrrp.<vrid>, vrrp6.<vrid>, vrrp1.<vrid>...).
+  std::vector<vrrp::VmacRequest> requests;
+  for (const auto& i : cfg.vrrp.instances) {
+    if (!i.use_vmac) continue;
+    requests.push_back(
+        {i.vmac_name,
+         i.family() == config::Family::inet6 ? vrrp::Family::inet6 : vrrp::Family::inet, i.vrid});
+  }
+  const auto vmac_names = vrrp::assign_vmac_names(requests);
+  std::size_t next_vmac = 0;
   for (const auto& i : cfg.vrrp.instances) {
     vrrp::InstanceConfig c;
     c.name = i.name;
@@ -113,11 +125,17 @@ std::vector<vrrp::InstanceConfig> VrrpModule::instances_from(const config::Confi
     c.fsm.initial_state = i.initial_state == config::InitialState::master
                               ? vrrp::InitialState::master
                               : vrrp::InitialState::backup;
+    if (i.use_vmac) {
+      c.vmac = vrrp::make_vmac_spec(vmac_names[next_vmac++], i.interface, c.family, i.vrid);
+    }
     for (const auto& v : i.virtual_addresses) {
       vrrp::Vip vip;
       vip.address = v.address;
       vip.prefix = v.prefix;
       vip.device = v.device.empty() ? i.interface : v.device;
+      // keepalived: with use_vmac the VIPs that name no other interface are
+      // configured on the macvlan.
+      if (c.vmac && vip.device == i.interface) vip.device = c.vmac->name;
       vip.label = v.label;
       vip.scope = vrrp::scope_from_string(v.scope).value_or(vrrp::Scope::global);
       c.vips.push_back(vip);
@@ -169,14 +187,43 @@ std::vector<vrrp::InstanceConfig> VrrpModule::instances_from(const config::Confi
   return out;
 }
 
-std::map<std::string, std::vector<std::string>> VrrpModule::unsupported(const config::Config& cfg) {
-  std::map<std::string, std::vector<std::string>> out;
+std::vector<boost::asio::ip::address> VrrpModule::accept_drop_vips(
+    const config::Config& cfg, const std::map<std::string, bool>& holding) {
+  std::vector<boost::asio::ip::address> out;
   for (const auto& i : cfg.vrrp.instances) {
-    auto& v = out[i.name];
-    if (i.use_vmac) v.push_back("use_vmac");
-    if (v.empty()) out.erase(i.name);
+    // RFC 5798 6.4.3: the owner always accepts; Accept_Mode True accepts.
+    if (i.accept || i.priority == vrrp::kPriorityOwner) continue;
+    auto it = holding.find(i.name);
+    if (it == holding.end() || !it->second) continue;
+    for (const auto& v : i.virtual_addresses)
+      out.push_back(v.address);
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+// filter INPUT (priority 0) runs before ip_vs's LOCAL_IN hooks
+// (NF_IP_PRI_NAT_SRC - 2 / - 1, net/netfilter/ipvs/ip_vs_core.c): a VIP whose
+// packets Accept_Mode drops cannot be an ip_vs service address. The
+// userspace engine takes its services' packets in raw PREROUTING instead.
+void VrrpModule::warn_accept_with_ipvs(const config::Config& cfg) const {
+  if (cfg.forwarding.backend == config::ForwardingBackend::userspace) return;
+  for (const auto& i : cfg.vrrp.instances) {
+    if (i.accept || i.priority == vrrp::kPriorityOwner) continue;
+    for (const auto& s : cfg.services) {
+      if (!s.address) continue;
+      for (const auto& v : i.virtual_addresses) {
+        if (v.address != *s.address) continue;
+        spdlog::warn(
+            "event=vrrp_accept_blocks_ipvs instance={} service={} reason={}", kv_quote(i.name),
+            kv_quote(s.key()),
+            kv_quote("accept: false drops packets to the VIP in filter INPUT, before ip_vs "
+                     "(LOCAL_IN) sees them: the service gets no traffic while this director is "
+                     "master; use accept: true or the userspace backend"));
+      }
+    }
+  }
 }
 
 // ------------------------------------------------------------- lifecycle
@@ -190,11 +237,25 @@ void VrrpModule::ensure_running() {
   addresses_ = backend_.addresses(vrrp_io_);
   clock_ = std::make_unique<checkers::AsioClock>(vrrp_io_);
   vrrp::Driver::Hooks hooks;
+  // Transitions reach the control loop by post; while stop() waits for the
+  // driver's shutdown the control loop is blocked (and ends right after), so
+  // those last ones (to Initialize: notify.stop) are kept for stop() itself.
   hooks.on_transition = [this](const vrrp::TransitionEvent& ev) {
-    asio::post(io_, [this, ev] { on_transition(ev); });
+    std::lock_guard lock(late_mu_);
+    if (capture_late_)
+      late_.push_back([this, ev] { on_transition(ev); });
+    else
+      asio::post(io_, [this, ev] { on_transition(ev); });
   };
   hooks.on_group_transition = [this](const vrrp::GroupEvent& ev) {
-    asio::post(io_, [this, ev] { on_group_transition(ev); });
+    std::lock_guard lock(late_mu_);
+    if (capture_late_)
+      late_.push_back([this, ev] { on_group_transition(ev); });
+    else
+      asio::post(io_, [this, ev] { on_group_transition(ev); });
+  };
+  hooks.on_holding = [this](const std::string& instance, bool holding) {
+    asio::post(io_, [this, instance, holding] { on_holding(instance, holding); });
   };
   driver_ = std::make_unique<vrrp::Driver>(vrrp_io_, *clock_, *transport_, *addresses_, hooks);
   work_.emplace(vrrp_io_.get_executor());
@@ -225,14 +286,19 @@ void VrrpModule::ensure_running() {
 
 void VrrpModule::apply(const config::Config& cfg) {
   cfg_ = cfg;
-  for (const auto& [name, what] : unsupported(cfg)) {
-    std::string list;
-    for (const auto& w : what)
-      list += (list.empty() ? "" : ",") + w;
-    spdlog::warn("event=vrrp_unsupported instance={} ignored={}", kv_quote(name), kv_quote(list));
-  }
+  warn_accept_with_ipvs(cfg);
   auto instances = instances_from(cfg);
   if (instances.empty() && !driver_) return;
+  if (!accept_rules_ && backend_.accept_rules) accept_rules_ = backend_.accept_rules();
+  if (accept_rules_ && !accept_leftovers_checked_) {
+    // A killed lvsd's Accept_Mode rules would keep dropping packets to VIPs.
+    accept_leftovers_checked_ = true;
+    std::string detail;
+    if (auto ec = accept_rules_->remove(detail)) {
+      spdlog::warn("event=vrrp_accept_rules_cleanup_failed error={}", kv_quote(detail));
+    }
+  }
+  update_accept_rules();  // an instance's accept or VIPs may have changed
   ensure_running();
   asio::post(vrrp_io_, [this, instances = std::move(instances)]() mutable {
     driver_->configure(std::move(instances));
@@ -407,12 +473,32 @@ void VrrpModule::stop() {
   files_timer_.reset();
   scripts_.clear();
   if (!driver_) return;
+  // Whatever happens below, Accept_Mode's rules go with lvsd (the VIPs go
+  // too, at the end of the resign hold; dropping traffic to them a few
+  // hundred ms earlier than that would only lose packets).
+  struct RemoveRules {
+    VrrpModule* m;
+    ~RemoveRules() {
+      if (!m->accept_rules_ || !m->accept_installed_) return;
+      std::string detail;
+      if (auto ec = m->accept_rules_->remove(detail)) {
+        spdlog::warn("event=vrrp_accept_rules_failed op=remove error={}", kv_quote(detail));
+      } else {
+        spdlog::info("event=vrrp_accept_rules op=remove");
+      }
+      m->accept_installed_.reset();
+    }
+  } remove_rules{this};
   // The longest resign hold is 3 s (instances_from); add slack for the loop
   // itself. A VRRP thread that does not answer in time is left to the
   // process exit (the kernel then drops the sockets).
   const vrrp::Duration bound = std::chrono::seconds(4);  // resign hold (<= 3 s) + slack
   auto done = std::make_shared<std::promise<void>>();
   auto future = done->get_future();
+  {
+    std::lock_guard lock(late_mu_);
+    capture_late_ = true;
+  }
   asio::post(vrrp_io_, [this, done] { driver_->shutdown([done] { done->set_value(); }); });
   const auto t0 = std::chrono::steady_clock::now();
   if (future.wait_for(bound) != std::future_status::ready) {
@@ -422,13 +508,80 @@ void VrrpModule::stop() {
   work_.reset();
   vrrp_io_.stop();
   thread_.join();
+  run_late_transitions();
   spdlog::info(
       "event=vrrp_stopped_thread waited_ms={}",
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
 }
 
+// ------------------------------------------------------------- accept mode
+
+void VrrpModule::on_holding(const std::string& instance, bool holding) {
+  if (stopped_) return;
+  holding_[instance] = holding;
+  update_accept_rules();
+}
+
+void VrrpModule::update_accept_rules() {
+  if (!accept_rules_ || stopped_) return;
+  const auto vips = accept_drop_vips(cfg_, holding_);
+  if (vips.empty()) {
+    if (!accept_installed_) return;
+    std::string detail;
+    if (auto ec = accept_rules_->remove(detail)) {
+      spdlog::warn("event=vrrp_accept_rules_failed op=remove error={}", kv_quote(detail));
+      return;
+    }
+    accept_installed_.reset();
+    spdlog::info("event=vrrp_accept_rules op=remove");
+    return;
+  }
+  if (accept_installed_ && *accept_installed_ == vips) return;
+  std::string detail;
+  if (auto ec = accept_rules_->install(vips, detail)) {
+    spdlog::error("event=vrrp_accept_rules_failed op=install vips={} error={}", vips.size(),
+                  kv_quote(detail));
+    return;
+  }
+  accept_installed_ = vips;
+  std::string list;
+  for (const auto& v : vips)
+    list += (list.empty() ? "" : ",") + v.to_string();
+  spdlog::info("event=vrrp_accept_rules op=install chain={} drop={}", vrrp::kAcceptChain, list);
+}
+
 // ------------------------------------------------------------- transitions
+
+void VrrpModule::run_late_transitions() {
+  std::vector<std::function<void()>> late;
+  {
+    std::lock_guard lock(late_mu_);
+    late.swap(late_);
+  }
+  if (late.empty()) return;
+  // The control loop ends after stop(): the notify commands of these
+  // transitions run on a loop of their own, waited for a bounded time
+  // (keepalived does not wait at all; a stop notify cut short is worse).
+  asio::io_context stop_io;
+  notify_io_ = &stop_io;
+  const auto before = notifies_started_;
+  const auto first_id = next_notify_;
+  for (auto& f : late)
+    f();
+  if (notifies_started_ != before) {
+    const auto t0 = std::chrono::steady_clock::now();
+    stop_io.run_for(std::chrono::seconds(5));
+    spdlog::info(
+        "event=vrrp_stop_notifies started={} waited_ms={}", notifies_started_ - before,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  }
+  // Probes still bound to stop_io (past the bound) must not outlive it.
+  for (auto it = notifies_.begin(); it != notifies_.end();)
+    it = it->first >= first_id ? notifies_.erase(it) : std::next(it);
+  notify_io_ = nullptr;
+}
 
 void VrrpModule::on_transition(const vrrp::TransitionEvent& ev) {
   ++transitions_;
@@ -519,19 +672,20 @@ void VrrpModule::run_command(const config::Command& command, const std::string& 
   c.timeout = std::chrono::seconds(30);
   const checkers::ProbeTarget target{boost::asio::ip::address_v4::any(), 0};
   const std::uint64_t id = next_notify_++;
-  auto probe = notify_(io_, c, target);
+  auto& io = notify_io_ ? *notify_io_ : io_;
+  auto probe = notify_(io, c, target);
   auto* raw = probe.get();
   notifies_.emplace(id, std::move(probe));
   ++notifies_started_;
   spdlog::info("event=vrrp_notify instance={} state={} command={}", kv_quote(what), state,
                kv_quote(command.front()));
   raw->run(std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout),
-           [this, id, instance, state](const checkers::ProbeResult& r) {
+           [this, &io, id, instance, state](const checkers::ProbeResult& r) {
              spdlog::log(r.ok ? spdlog::level::info : spdlog::level::warn,
                          "event=vrrp_notify_done instance={} state={} ok={} reason={}",
                          kv_quote(instance), state, r.ok, kv_quote(r.reason));
              // Free the probe outside its own callback.
-             asio::post(io_, [this, id] { notifies_.erase(id); });
+             asio::post(io, [this, id] { notifies_.erase(id); });
            });
 }
 
@@ -548,7 +702,6 @@ void VrrpModule::register_commands(core::StatusServer& server) {
 
 json VrrpModule::snapshot() const {
   const auto st = status();
-  const auto unsup = unsupported(cfg_);
   json instances = json::array();
   for (const auto& i : st.instances) {
     json j = {
@@ -608,7 +761,23 @@ json VrrpModule::snapshot() const {
       trackers.push_back(std::move(tj));
     }
     j["trackers"] = std::move(trackers);
-    if (auto it = unsup.find(i.name); it != unsup.end()) j["unsupported"] = it->second;
+    if (!i.vmac.empty()) {
+      j["vmac"] = {{"name", i.vmac}, {"mac", i.vmac_mac}, {"ready", i.vmac_ready}};
+    } else {
+      j["vmac"] = nullptr;
+    }
+    // Accept_Mode (RFC 5798 6.1) and whether its drop rules cover this
+    // instance's VIPs right now.
+    for (const auto& ci : cfg_.vrrp.instances) {
+      if (ci.name != i.name) continue;
+      j["accept"] = ci.accept;
+      bool enforced = false;
+      if (accept_installed_ && !ci.virtual_addresses.empty()) {
+        enforced = std::binary_search(accept_installed_->begin(), accept_installed_->end(),
+                                      ci.virtual_addresses.front().address);
+      }
+      j["accept_enforced"] = enforced;
+    }
     instances.push_back(std::move(j));
   }
   json channels = json::array();

@@ -30,8 +30,15 @@
 //     them together, vrrp/driver.hpp); a group's new common state is
 //     published as a `vrrp_group` event and runs the group's notify command
 //     (group name and state appended).
-// Not implemented (configured ones are logged at start and reload and listed
-// under "unsupported" in `vrrp`): use_vmac.
+//   - use_vmac: each such instance gets a vrrp::VmacSpec (names assigned
+//     here, vrrp::assign_vmac_names) and its VIPs on the instance's interface
+//     move to the macvlan; the driver makes and removes it.
+//   - Accept_Mode false (vrrp/accept_rules.hpp): while such an instance holds
+//     its VIPs (the driver's on_holding hook) the filter rules dropping
+//     packets to them are installed, on the control thread; removed when no
+//     instance needs them and at stop; a start removes what a killed lvsd
+//     left. Logged (event=vrrp_accept_blocks_ipvs) when a service of the
+//     kernel ip_vs backend uses such a VIP: filter INPUT runs before ip_vs.
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -49,6 +56,7 @@
 #include "checkers/probe.hpp"
 #include "daemon/core/event_bus.hpp"
 #include "daemon/core/module.hpp"
+#include "vrrp/accept_rules.hpp"
 #include "vrrp/address_manager.hpp"
 #include "vrrp/driver.hpp"
 #include "vrrp/transport.hpp"
@@ -62,6 +70,8 @@ class VrrpModule : public core::Module {
   struct Backend {
     std::function<std::unique_ptr<vrrp::Transport>(boost::asio::io_context&)> transport;
     std::function<std::unique_ptr<vrrp::AddressManager>(boost::asio::io_context&)> addresses;
+    // Accept_Mode's filter rules (iptables); none = not managed (tests).
+    std::function<std::unique_ptr<vrrp::AcceptRules>()> accept_rules = nullptr;
   };
   static Backend real_backend();
   using NotifyFactory = std::function<std::unique_ptr<checkers::Probe>(
@@ -85,8 +95,11 @@ class VrrpModule : public core::Module {
 
   // Config -> what the driver runs (pure; unit-tested).
   static std::vector<vrrp::InstanceConfig> instances_from(const config::Config& cfg);
-  // Configured features this build does not implement, per instance name.
-  static std::map<std::string, std::vector<std::string>> unsupported(const config::Config& cfg);
+  // The VIPs whose packets Accept_Mode false drops now: those of every
+  // instance with accept false, priority < 255 (not the owner), holding its
+  // VIPs (pure; unit-tested).
+  static std::vector<boost::asio::ip::address> accept_drop_vips(
+      const config::Config& cfg, const std::map<std::string, bool>& holding);
 
  private:
   void apply(const config::Config& cfg);
@@ -94,6 +107,12 @@ class VrrpModule : public core::Module {
   void on_transition(const vrrp::TransitionEvent& ev);
   void run_notify(const vrrp::TransitionEvent& ev);
   void on_group_transition(const vrrp::GroupEvent& ev);
+  // Runs the transitions kept during stop() (publish, notify.stop) and waits
+  // a bounded time for their commands.
+  void run_late_transitions();
+  void on_holding(const std::string& instance, bool holding);
+  void update_accept_rules();
+  void warn_accept_with_ipvs(const config::Config& cfg) const;
   void run_command(const config::Command& command, const std::string& what,
                    std::vector<std::string> args);
   void post_tracked(vrrp::TrackKind kind, const std::string& name, vrrp::TrackValue v);
@@ -121,6 +140,12 @@ class VrrpModule : public core::Module {
   std::thread thread_;
 
   std::map<std::uint64_t, std::unique_ptr<checkers::Probe>> notifies_;
+  // Transitions reported while stop() waits for the driver (see ensure_running).
+  std::mutex late_mu_;
+  bool capture_late_ = false;
+  std::vector<std::function<void()>> late_;
+  // Where notify commands run: io_, or stop()'s own loop for the late ones.
+  boost::asio::io_context* notify_io_ = nullptr;
   std::uint64_t next_notify_ = 0;
   std::uint64_t notifies_started_ = 0;
   std::uint64_t transitions_ = 0;
@@ -130,6 +155,12 @@ class VrrpModule : public core::Module {
   std::map<std::string, bool> quorum_;  // service key -> quorum up (last event)
   std::unique_ptr<boost::asio::steady_timer> files_timer_;
   std::map<std::string, std::shared_ptr<Script>> scripts_;
+
+  // Accept_Mode (control thread).
+  std::unique_ptr<vrrp::AcceptRules> accept_rules_;
+  std::map<std::string, bool> holding_;  // instance -> holds its VIPs
+  std::optional<std::vector<boost::asio::ip::address>> accept_installed_;  // nullopt: none
+  bool accept_leftovers_checked_ = false;
 };
 
 }  // namespace lvsd::modules

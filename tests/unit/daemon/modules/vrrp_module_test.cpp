@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 
 #include <unistd.h>
 
@@ -133,10 +134,53 @@ services:
   EXPECT_TRUE(a.trackers.empty());
   EXPECT_EQ(a.sync_group, "");
   EXPECT_EQ(b.sync_group, "G");
-  // Trackers are implemented; use_vmac is not.
-  const auto unsup = VrrpModule::unsupported(cfg);
-  ASSERT_EQ(unsup.size(), 1u);
-  EXPECT_EQ(unsup.at("VI_6"), std::vector<std::string>{"use_vmac"});
+  // use_vmac: keepalived's default name, the IPv6 virtual MAC, the VIPs on the macvlan.
+  EXPECT_FALSE(a.vmac);
+  ASSERT_TRUE(b.vmac);
+  EXPECT_EQ(b.vmac->name, "vrrp.52");
+  EXPECT_EQ(b.vmac->base, "eth0");
+  EXPECT_EQ(b.vmac->mac, (vrrp::MacAddress{0x00, 0x00, 0x5e, 0x00, 0x02, 52}));
+  EXPECT_EQ(b.vips[0].device, "vrrp.52");
+}
+
+TEST(VrrpModuleConfig, AcceptModeDropsOnlyNonOwnerMastersVips) {
+  const auto cfg = load(R"(vrrp:
+  instances:
+    - {name: A, interface: eth0, vrid: 1, accept: false, virtual_addresses: [192.0.2.201/24]}
+    - {name: B, interface: eth0, vrid: 2, virtual_addresses: [192.0.2.202/24]}
+    - {name: C, interface: eth0, vrid: 3, accept: false, priority: 255,
+       virtual_addresses: [192.0.2.203/24]}
+    - {name: D, interface: eth0, vrid: 4, version: 3, accept: false,
+       virtual_addresses: ["2001:db8::204/64"]}
+)");
+  std::map<std::string, bool> holding = {{"A", true}, {"B", true}, {"C", true}, {"D", false}};
+  // B accepts (the default), C is the owner (always accepts), D is not master.
+  EXPECT_EQ(VrrpModule::accept_drop_vips(cfg, holding), std::vector{make_address("192.0.2.201")});
+  holding["D"] = true;
+  EXPECT_EQ(VrrpModule::accept_drop_vips(cfg, holding),
+            (std::vector{make_address("192.0.2.201"), make_address("2001:db8::204")}));
+  holding["A"] = holding["D"] = false;
+  EXPECT_TRUE(VrrpModule::accept_drop_vips(cfg, holding).empty());
+}
+
+TEST(VrrpModuleConfig, DefaultVmacNamesDoNotCollide) {
+  const auto cfg = load(R"(vrrp:
+  instances:
+    - {name: A, interface: eth0, vrid: 7, use_vmac: true, virtual_addresses: [192.0.2.201/24]}
+    - {name: B, interface: eth0, vrid: 7, version: 3, use_vmac: true,
+       virtual_addresses: ["2001:db8::7/64", {address: "2001:db8::8", device: eth1}]}
+    - {name: C, interface: eth1, vrid: 7, use_vmac: true, vmac_name: mine,
+       virtual_addresses: [198.51.100.7/24]}
+)");
+  const auto v = VrrpModule::instances_from(cfg);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].vmac->name, "vrrp.7");
+  EXPECT_EQ(v[1].vmac->name, "vrrp6.7");
+  EXPECT_EQ(v[2].vmac->name, "mine");
+  EXPECT_EQ(v[2].vmac->base, "eth1");
+  // Only the VIPs on the instance's interface move to the macvlan.
+  EXPECT_EQ(v[1].vips[0].device, "vrrp6.7");
+  EXPECT_EQ(v[1].vips[1].device, "eth1");
 }
 
 // Forwards to a transport owned elsewhere (the fake network's).
@@ -312,8 +356,10 @@ TEST_F(VrrpModuleTest, RunsOnItsOwnThreadPublishesNotifiesAndStopsGracefully) {
     const auto adv = vrrp::decode(last.payload, ctx);
     ASSERT_TRUE(adv);
     EXPECT_EQ(adv->priority, 0) << "the last advert resigns";
-    ASSERT_TRUE(run_until([&] { return events.back().value("to", "") == "initialize"; }));
-    ASSERT_TRUE(run_until([&] { return notified.size() == 2; }));
+    // Published and notified by stop() itself: the control loop ends after
+    // it (a daemon's does), so nothing may be left to it.
+    EXPECT_EQ(events.back().value("to", ""), "initialize");
+    ASSERT_EQ(notified.size(), 2u);
     EXPECT_EQ(notified[1], (config::Command{"/bin/echo", "stopped", "VI_1", "STOP", "210"}));
   }
 }
