@@ -2,9 +2,9 @@
 
 #include <map>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "daemon/core/config_views.hpp"
 #include "daemon/core/logging.hpp"
