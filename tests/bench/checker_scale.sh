@@ -34,7 +34,7 @@
 #                reports whole ms, so its p50 is often 0 and ratios are coarse);
 #   down         checkers not up/UP at the end of the window (should be 0).
 # The once-a-second status poll is part of the load for both (lvsd serialises
-# N checkers to JSON, HAProxy N stat lines). Everything is on 127.0.0.1; all
+# N checkers to JSON, HAProxy N stat lines). Everything is on 127.0.0.1, in a network namespace of its own when root; all
 # processes are killed and the temp dir removed on exit.
 #
 # Needs: nginx (nginx-light is enough: stub_status), haproxy 2.6, curl, jq,
@@ -73,11 +73,23 @@ NOFILE=$(ulimit -n)
 (( NOFILE > N + 1000 )) || echo "checker_scale: warning: ulimit -n is $NOFILE for N=$N" >&2
 
 TMP=$(mktemp -d /tmp/checker_scale.XXXXXX)
+# Everything runs in a network namespace of its own (as root): lvsd's
+# forwarding backend (the userspace engine here) installs its steering rules
+# there, not in the host's, and a killed lvsd leaves nothing behind.
+IN=()
+NS=
+if [[ $(id -u) -eq 0 ]]; then
+  NS=lvsd-cs-$$
+  ip netns add "$NS"
+  ip -n "$NS" link set lo up
+  IN=(ip netns exec "$NS")
+fi
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.3
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
   [[ ${KEEP:-0} == 1 ]] && echo "kept $TMP" >&2 || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -88,7 +100,7 @@ cpu_ticks() { # utime+stime of PID (fields 14,15; comm may hold spaces)
   awk '{print $12 + $13}' <<<"$s"
 }
 requests() { # nginx stub_status: "accepts handled requests" line
-  curl -s --max-time 2 "http://127.0.0.1:$((BASE_PORT - 1))/status" | awk 'NR==3{print $3}'
+  "${IN[@]}" curl -s --max-time 2 "http://127.0.0.1:$((BASE_PORT - 1))/status" | awk 'NR==3{print $3}'
 }
 pct() { # pct FILE P -> P-th percentile (nearest rank) of the numbers in FILE
   sort -g "$1" | awk -v p="$2" '{a[NR]=$1} END{if(!NR){print "n/a";exit}
@@ -118,11 +130,11 @@ mkdir -p "$TMP/nginx"
   echo " }"
   echo "}"
 } >"$TMP/nginx/nginx.conf"
-nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/out.log" 2>&1 &
+"${IN[@]}" nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/out.log" 2>&1 &
 PIDS+=($!)
 wait_for 20 requests || { echo "checker_scale: nginx did not start:" >&2; cat "$TMP/nginx/error.log" "$TMP/nginx/out.log" >&2; exit 1; }
 # The status port answers first; the other listeners follow (seconds at N=10000).
-last_ok() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$((BASE_PORT + N - 1))/healthz") == 200 ]]; }
+last_ok() { [[ $("${IN[@]}" curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$((BASE_PORT + N - 1))/healthz") == 200 ]]; }
 wait_for 30 last_ok || { echo "checker_scale: nginx does not answer on the last port" >&2; exit 1; }
 
 # ---- configs ------------------------------------------------------------------
@@ -234,7 +246,7 @@ echo "checker_scale: N=$N realservers, T=${T}s window after ${WARMUP}s warm-up, 
 # ---- lvsd ---------------------------------------------------------------------
 "$LVSD" --check-config "$TMP/lvsd.yaml" >"$TMP/lvsd.check" 2>&1 ||
   { echo "checker_scale: lvsd rejects the config:" >&2; head -20 "$TMP/lvsd.check" >&2; exit 1; }
-"$LVSD" -c "$TMP/lvsd.yaml" --pid-file "$TMP/lvsd.pid" >"$TMP/lvsd.log" 2>&1 &
+"${IN[@]}" "$LVSD" -c "$TMP/lvsd.yaml" --pid-file "$TMP/lvsd.pid" >"$TMP/lvsd.log" 2>&1 &
 LVSD_PID=$!
 PIDS+=("$LVSD_PID")
 wait_for 30 lvsd_checks || { echo "checker_scale: lvsd did not answer:" >&2; tail -20 "$TMP/lvsd.log" >&2; exit 1; }
@@ -245,7 +257,7 @@ kill "$LVSD_PID"; wait "$LVSD_PID" 2>/dev/null || true
 # ---- HAProxy ------------------------------------------------------------------
 haproxy -c -f "$TMP/haproxy.cfg" >"$TMP/haproxy.check" 2>&1 ||
   { echo "checker_scale: haproxy rejects the config:" >&2; head -20 "$TMP/haproxy.check" >&2; exit 1; }
-haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
+"${IN[@]}" haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
 HAP_PID=$!
 PIDS+=("$HAP_PID")
 wait_for 30 haproxy_stat || { echo "checker_scale: haproxy did not answer:" >&2; tail -20 "$TMP/haproxy.log" >&2; exit 1; }
