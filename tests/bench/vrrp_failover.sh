@@ -8,13 +8,19 @@
 #     STABILITY_S   then, per implementation, run a 10 ms pair this long with
 #                   both cores busy (two CPU hogs per director namespace) and
 #                   count backup->master transitions of the backup (spurious
-#                   takeovers); default 0 = skip
+#                   takeovers); default 0 = skip. env STABILITY_IMPLS: which
+#                   of "lvsd keepalived" (default both)
 #
 # Per repetition: dir1 (priority 200) is master, dir2 (100) backup; the client
 # probes the VIP over UDP every 10 ms (vrrp_probe); dir1's daemon gets SIGKILL;
 # the failover time is from the kill to the first answer from dir2. Then dir1
 # restarts and preempts back. One SIGTERM per (implementation, interval) counts
 # the probes lost in a planned switchover.
+#
+# Also per repetition, from a capture in the client's namespace: the time from
+# the dead master's last advert to the backup's first advert as master -- the
+# quantity Master_Down_Interval bounds, to the microsecond (the probes see
+# the failover only at their 10 ms grid).
 #
 # Output: one line per (implementation, interval): median, p90 and max failover,
 # the protocol bound Master_Down_Interval(100) = 3 x interval + 156/256 x
@@ -26,7 +32,7 @@ SRC=${LVSD_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 BUILD=${LVSD_BUILD_DIR:-$SRC/build}
 source "$SRC/tests/integration/lib/lab.sh"
 lab_require_root
-lab_require_cmd jq keepalived
+lab_require_cmd jq keepalived tcpdump
 REPS=${1:-5}
 INTERVALS=${2:-"1000 100 10"}
 [ "$INTERVALS" = - ] && INTERVALS=""
@@ -124,18 +130,32 @@ for ms in $INTERVALS; do
     start "$impl" dir2
     start "$impl" dir1
     times=()
+    wire=()
     for ((r = 0; r < REPS; r++)); do
       LAB_WAIT_TIMEOUT=20 lab_wait_for only_dir1_has_vip || { echo "$impl $ms: dir1 not master" >&2; exit 1; }
       LAB_WAIT_TIMEOUT=10 lab_wait_for owns dir1 || { echo "$impl $ms: dir1 not answering" >&2; exit 1; }
+      # The wire, seen from the client: the dead master's last advert and
+      # the backup's first one as master (it sends one at once on taking
+      # over, RFC 5798 6.4.2), to the microsecond.
+      : >"$LAB_DIR/wire.txt"
+      lab_bg client "$LAB_DIR/wire.txt" tcpdump -i eth0 -n -tt -l -U vrrp
+      dump=$LAB_LAST_PID
       probe dir2 $((4 * ms + 3000)) 3 >"$LAB_DIR/p.out" &
       p=$!
-      sleep 0.2
+      # Long enough for the capture to see an advert of the master, plus a
+      # random phase between the kill and the probes' 10 ms grid.
+      sleep "$(awk -v ms="$ms" -v r=$((RANDOM % 100)) 'BEGIN { printf "%.3f", 0.2 + 1.2 * ms / 1000 + r / 10000 }')"
       t0=$(date +%s%N)
       stop dir1 KILL
       wait "$p"
+      sleep 0.05
+      lab_kill "$dump" || true
       out=$(cat "$LAB_DIR/p.out")
       [ "$(field "$out" until_reached)" = 1 ] || { echo "$impl $ms: no failover: $out" >&2; exit 1; }
       times+=($((($(field "$out" first_until_ns) - t0) / 1000)))
+      # Last advert from dir1 (192.0.2.11) before the first from dir2 (.12).
+      w=$(awk '$3 == "192.0.2.11" { last = $1 } $3 == "192.0.2.12" && last != "" { printf "%d\n", ($1 - last) * 1000000; exit }' "$LAB_DIR/wire.txt")
+      [ -n "$w" ] && wire+=("$w")
       start "$impl" dir1
     done
     # One planned switchover.
@@ -153,12 +173,19 @@ for ms in $INTERVALS; do
       "$(awk "BEGIN{print $med/1000}")" "$(awk "BEGIN{print $p90/1000}")" \
       "$(awk "BEGIN{print $max/1000}")" "$bound" "$(awk "BEGIN{print $med/1000/$bound}")" "$lost"
     echo "#   $impl ${ms}ms runs (us): ${times[*]}"
+    if ((${#wire[@]} > 0)); then
+      read -r wmed wp90 wmax < <(stats "${wire[@]}")
+      printf '#   %s %sms on the wire, last advert of the master -> first advert of the backup: median %.2f ms, p90 %.2f, max %.2f (%s of %s runs); median/bound %.3f\n' \
+        "$impl" "$ms" "$(awk "BEGIN{print $wmed/1000}")" "$(awk "BEGIN{print $wp90/1000}")" \
+        "$(awk "BEGIN{print $wmax/1000}")" "${#wire[@]}" "$REPS" "$(awk "BEGIN{print $wmed/1000/$bound}")"
+      echo "#   $impl ${ms}ms wire runs (us): ${wire[*]}"
+    fi
   done
 done
 
 if ((STABILITY_S > 0)); then
   echo "# stability: 10 ms adverts for ${STABILITY_S}s, two CPU hogs in each director namespace"
-  for impl in lvsd keepalived; do
+  for impl in ${STABILITY_IMPLS:-lvsd keepalived}; do
     conf "$impl" dir1 200 10
     conf "$impl" dir2 100 10
     start "$impl" dir2
