@@ -9,7 +9,8 @@
 #                   both cores busy (two CPU hogs per director namespace) and
 #                   count backup->master transitions of the backup (spurious
 #                   takeovers); default 0 = skip. env STABILITY_IMPLS: which
-#                   of "lvsd keepalived" (default both)
+#                   of "lvsd keepalived" (default both); env CHECKS: HTTP checks
+#                   per second each lvsd director runs meanwhile (default 0)
 #
 # Per repetition: dir1 (priority 200) is master, dir2 (100) backup; the client
 # probes the VIP over UDP every 10 ms (vrrp_probe); dir1's daemon gets SIGKILL;
@@ -37,6 +38,7 @@ REPS=${1:-5}
 INTERVALS=${2:-"1000 100 10"}
 [ "$INTERVALS" = - ] && INTERVALS=""
 STABILITY_S=${3:-0}
+CHECK_LOAD=0 # set per implementation in the stability run
 LVSD=$BUILD/daemon/lvsd
 PROBE=$BUILD/tests/bench/vrrp_probe
 PORT=7777
@@ -58,6 +60,21 @@ vrrp:
     - {name: VI_1, interface: eth0, vrid: 51, version: 3, priority: $prio,
        advert_interval: ${ms}ms, virtual_addresses: [$VIP/24]}
 EOF
+    # Checker load on the same daemon (stability run): CHECK_LOAD HTTP
+    # checks per second, each its own service on VIP port 10000+i with rs1
+    # as the realserver and a distinct path (so none is deduplicated).
+    if ((CHECK_LOAD > 0)); then
+      {
+        echo "checks:"
+        for ((i = 0; i < CHECK_LOAD; i++)); do
+          echo "  - {name: c$i, type: http, path: /c$i, interval: 1s, timeout: 1s, rise: 2, fall: 3}"
+        done
+        echo "services:"
+        for ((i = 0; i < CHECK_LOAD; i++)); do
+          echo "  - {name: s$i, address: 192.0.2.250, port: $((10000 + i)), scheduler: rr, method: nat, check: c$i, realservers: [{address: 192.0.2.21, port: 80}]}"
+        done
+      } >>"$LAB_DIR/$d.yaml"
+    fi
   else
     cat >"$LAB_DIR/$d.conf" <<EOF
 global_defs { router_id $d }
@@ -185,7 +202,12 @@ done
 
 if ((STABILITY_S > 0)); then
   echo "# stability: 10 ms adverts for ${STABILITY_S}s, two CPU hogs in each director namespace"
+  if ((${CHECKS:-0} > 0)); then
+    lab_start_http 1
+    echo "# and ${CHECKS} HTTP checks per second in each lvsd director (to rs1's nginx)"
+  fi
   for impl in ${STABILITY_IMPLS:-lvsd keepalived}; do
+    CHECK_LOAD=$([ "$impl" = lvsd ] && echo "${CHECKS:-0}" || echo 0)
     conf "$impl" dir1 200 10
     conf "$impl" dir2 100 10
     start "$impl" dir2
@@ -202,6 +224,13 @@ if ((STABILITY_S > 0)); then
     before=$(grep -c -i "to=master\|Entering MASTER STATE" "$LAB_DIR/$impl-dir2.log" || true)
     sleep "$STABILITY_S"
     after=$(grep -c -i "to=master\|Entering MASTER STATE" "$LAB_DIR/$impl-dir2.log" || true)
+    if ((CHECK_LOAD > 0)); then
+      for d in dir1 dir2; do
+        ctl=$("$BUILD/daemon/lvsctl" -s "$LAB_DIR/$d.sock" --json checks 2>/dev/null |
+          jq -c '(.data // .).checkers | [(map(.attempts) | add), (map(select(.state != "up")) | length)]' || echo "?")
+        echo "# $impl $d: [check attempts, checkers not up] = $ctl"
+      done
+    fi
     lab_kill "${hogs[@]}" || true
     stop dir1 TERM
     stop dir2 TERM
