@@ -222,11 +222,17 @@ if ((STABILITY_S > 0)); then
       done
     done
     before=$(grep -c -i "to=master\|Entering MASTER STATE" "$LAB_DIR/$impl-dir2.log" || true)
+    access=$LAB_DIR/nginx-rs1/logs/access.log
+    served0=$( ((CHECK_LOAD > 0)) && wc -l <"$access" || echo 0)
     sleep "$STABILITY_S"
     after=$(grep -c -i "to=master\|Entering MASTER STATE" "$LAB_DIR/$impl-dir2.log" || true)
     if ((CHECK_LOAD > 0)); then
+      served1=$(wc -l <"$access")
+      echo "# $impl: rs1's nginx served $(((served1 - served0) / STABILITY_S)) checks/s (both directors)"
+    fi
+    if ((CHECK_LOAD > 0)); then
       for d in dir1 dir2; do
-        ctl=$("$BUILD/daemon/lvsctl" -s "$LAB_DIR/$d.sock" --json checks 2>/dev/null |
+        ctl=$("$BUILD/daemon/lvsctl" -s "$LAB_DIR/$d.sock" -t 30 --json checks 2>/dev/null |
           jq -c '(.data // .).checkers | [(map(.attempts) | add), (map(select(.state != "up")) | length)]' || echo "?")
         echo "# $impl $d: [check attempts, checkers not up] = $ctl"
       done
