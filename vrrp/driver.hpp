@@ -279,6 +279,10 @@ class Driver {
   bool stopping_ = false;
   bool stopped_ = false;
   std::function<void()> on_stopped_;
+  // After a graceful stop's handover, how long the VIPs stay before they are
+  // removed (see check_shutdown_done).
+  static constexpr std::chrono::milliseconds kReleaseLinger{50};
+  std::unique_ptr<checkers::Timer> release_linger_;
   mutable std::mutex status_mutex_;
   DriverStatus status_;
   std::map<std::string, bool> holding_;  // last on_holding per instance

@@ -204,7 +204,12 @@ TEST_F(VrrpDriverTest, GracefulShutdownHandsOverAfterSkewTimeAndKeepsTheVipsUnti
   const auto t = time_to(b, State::master, 3s);
   ASSERT_TRUE(t);
   EXPECT_EQ(*t, Duration(std::int64_t{156} * 1'000'000'000 / 256));  // Skew_Time(100)
+  // Both hold the VIP for a moment (the client may still be sending to a's
+  // MAC until it has read b's gratuitous ARP), then a lets go.
   run_for(1ms);
+  EXPECT_FALSE(done);
+  EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.200")));
+  run_for(50ms);
   EXPECT_TRUE(done);
   EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
   EXPECT_TRUE(b.kernel.has_address(make_address("192.0.2.200")));
@@ -221,7 +226,7 @@ TEST_F(VrrpDriverTest, ShutdownAloneReleasesAfterTheResignHold) {
   run_for(1999ms);
   EXPECT_FALSE(done);
   EXPECT_TRUE(a.kernel.has_address(make_address("192.0.2.200")));
-  run_for(2ms);
+  run_for(2ms + 50ms);  // the hold, then the release linger
   EXPECT_TRUE(done);
   EXPECT_FALSE(a.kernel.has_address(make_address("192.0.2.200")));
 }
