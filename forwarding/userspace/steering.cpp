@@ -1,18 +1,10 @@
 #include "forwarding/userspace/steering.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
 
-extern char** environ;
+#include "util/run_command.hpp"
 
 namespace lvsd::forwarding::userspace {
 namespace {
@@ -170,74 +162,9 @@ std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& t
 Steering::Steering(std::string iptables, std::string ip6tables, std::string ipset)
     : iptables_(std::move(iptables)), ip6tables_(std::move(ip6tables)), ipset_(std::move(ipset)) {}
 
-namespace {
-
-// Runs argv with `input` on stdin; stderr captured into `detail`. Bounded:
-// iptables takes the xtables lock with -w 5.
-std::error_code run(const std::vector<std::string>& argv, const std::string& input,
-                    std::string& detail) {
-  int in[2], err[2];
-  if (pipe2(in, O_CLOEXEC) < 0) return {errno, std::generic_category()};
-  if (pipe2(err, O_CLOEXEC) < 0) {
-    close(in[0]), close(in[1]);
-    return {errno, std::generic_category()};
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(in[0]);
-  close(err[1]);
-  if (rc != 0) {
-    close(in[1]);
-    close(err[0]);
-    detail = fmt::format("{}: {}", argv[0], std::strerror(rc));
-    return {rc, std::generic_category()};
-  }
-  // The rulesets are small (well under the pipe buffer for typical configs);
-  // write it all, then read stderr.
-  std::size_t off = 0;
-  while (off < input.size()) {
-    ssize_t n = write(in[1], input.data() + off, input.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  close(in[1]);
-  std::array<char, 4096> buf{};
-  detail.clear();
-  for (;;) {
-    ssize_t n = read(err[0], buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (detail.size() < 16384) detail.append(buf.data(), static_cast<std::size_t>(n));
-  }
-  close(err[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
-    detail.pop_back();
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  if (detail.empty()) detail = fmt::format("{} exited with status {}", argv[0], status);
-  return std::make_error_code(std::errc::io_error);
-}
-
-}  // namespace
-
 std::error_code Steering::run_restore(const std::string& command, const std::string& input,
                                       std::string& detail) {
-  return run({command + "-restore", "-w", "5", "--noflush"}, input, detail);
+  return util::run_command({command + "-restore", "-w", "5", "--noflush"}, input, detail);
 }
 
 std::error_code Steering::ensure_jumps(const std::string& command, std::string& detail) {
@@ -251,9 +178,9 @@ std::error_code Steering::ensure_jumps(const std::string& command, std::string& 
     std::vector<std::string> check = {command,  "-w",         "5",    "-t",      j.table,
                                       "-C",     "PREROUTING", "-m",   "comment", "--comment",
                                       kComment, "-j",         j.chain};
-    if (!run(check, "", ignored)) continue;
+    if (!util::run_command(check, "", ignored)) continue;
     check[5] = j.verb;
-    if (auto ec = run(check, "", detail)) return ec;
+    if (auto ec = util::run_command(check, "", detail)) return ec;
   }
   return {};
 }
@@ -262,7 +189,8 @@ std::error_code Steering::install(const std::vector<SteeringTarget>& targets, St
                                   std::string& detail) {
   for (auto [family, cmd] : {std::pair{Family::inet, &iptables_}, {Family::inet6, &ip6tables_}}) {
     // The sets first: the rules refer to them by name.
-    if (auto ec = run({ipset_, "-exist", "restore"}, steering_sets(family, targets), detail)) {
+    if (auto ec = util::run_command({ipset_, "-exist", "restore"}, steering_sets(family, targets),
+                                    detail)) {
       detail = fmt::format("{} restore: {}", ipset_, detail);
       return ec;
     }
@@ -295,7 +223,7 @@ std::error_code Steering::remove(std::string& detail) {
         std::vector<std::string> del = {*cmd,     "-w",         "5",  "-t",      table,
                                         "-D",     "PREROUTING", "-m", "comment", "--comment",
                                         kComment, "-j",         chain};
-        if (run(del, "", d)) break;
+        if (util::run_command(del, "", d)) break;
       }
     }
     std::vector<std::pair<const char*, std::string>> chains;
@@ -303,11 +231,11 @@ std::error_code Steering::remove(std::string& detail) {
       chains.emplace_back("raw", c);
     chains.emplace_back("mangle", kMarkChain);
     for (const auto& [table, chain] : chains)
-      run({*cmd, "-w", "5", "-t", table, "-F", chain}, "", d);
+      util::run_command({*cmd, "-w", "5", "-t", table, "-F", chain}, "", d);
     for (const auto& [table, chain] : chains) {
-      run({*cmd, "-w", "5", "-t", table, "-X", chain}, "", d);
+      util::run_command({*cmd, "-w", "5", "-t", table, "-X", chain}, "", d);
       std::string check;
-      if (!run({*cmd, "-w", "5", "-t", table, "-S", chain}, "", check))
+      if (!util::run_command({*cmd, "-w", "5", "-t", table, "-S", chain}, "", check))
         failed(fmt::format("{} -t {}: chain {} still present", *cmd, table, chain));
     }
   }
@@ -318,8 +246,8 @@ std::error_code Steering::remove(std::string& detail) {
          {&n.services_gso, &n.services, &n.vips, &n.nat_realservers, &n.nat_realserver_addresses}) {
       for (const std::string& set : {*name + "-NEW", *name}) {
         std::string d;
-        if (run({ipset_, "list", "-name", set}, "", d)) continue;  // not there
-        if (run({ipset_, "destroy", set}, "", d))
+        if (util::run_command({ipset_, "list", "-name", set}, "", d)) continue;  // not there
+        if (util::run_command({ipset_, "destroy", set}, "", d))
           failed(fmt::format("{} destroy {}: {}", ipset_, set, d));
       }
     }
