@@ -20,14 +20,9 @@ if ! command -v keepalived >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y keepalived >/dev/null 2>&1 || true
 fi
 lab_require_cmd jq keepalived
-LVSD=$BUILD/daemon/lvsd
-LVSCTL=$BUILD/daemon/lvsctl
-PROBE=$BUILD/tests/bench/vrrp_probe
-for b in "$LVSD" "$LVSCTL" "$PROBE"; do
-  [ -x "$b" ] || fail "$b not built in $BUILD"
-done
+# shellcheck source-path=SCRIPTDIR source=lib/vrrp_lab.sh
+source "$HERE/lib/vrrp_lab.sh"
 SLACK_MS=${SLACK_MS:-600}
-PORT=7777
 VIP4=192.0.2.200
 VIP6=2001:db8::200
 echo "# $(keepalived --version 2>&1 | head -1)"
@@ -144,14 +139,9 @@ stop_lvsd() {
   kill -"$2" "${PID[$1]}" 2>/dev/null || true
   wait "${PID[$1]}" 2>/dev/null || true
 }
-ctl() { "$LVSCTL" --socket "$LAB_DIR/$1.sock" "${@:2}"; }
 lstate() { ctl "$1" --json vrrp 2>/dev/null | jq -r ".instances[] | select(.name==\"$2\") | .state"; }
 has_vip() { [[ "$(ip -n "$(lab_ns "$1")" addr show dev eth0)" == *" $2/"* ]]; }
 no_vip() { ! has_vip "$@"; }
-field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-probe() { lab_exec client "$PROBE" probe "$1" "$PORT" 10 "$3" "$2" "${4:-1}"; }
-answered_by() { [ "$(field "$(probe "$1" "$2" 1000 3)" until_reached)" = 1 ]; }
-now_ns() { date +%s%N; }
 check_failover() {
   local out=$1 until=$2 t0=$3 bound=$4 label=$5 ms
   [ "$(field "$out" until_reached)" = 1 ] || fail "$label: $until never answered" "$out"

@@ -24,14 +24,9 @@ source "$HERE/lib/lab.sh"
 source "$HERE/lib/assert.sh"
 lab_require_root
 lab_require_cmd jq
-LVSD=$BUILD/daemon/lvsd
-LVSCTL=$BUILD/daemon/lvsctl
-PROBE=$BUILD/tests/bench/vrrp_probe
-for b in "$LVSD" "$LVSCTL" "$PROBE"; do
-  [ -x "$b" ] || fail "$b not built in $BUILD"
-done
+# shellcheck source-path=SCRIPTDIR source=lib/vrrp_lab.sh
+source "$HERE/lib/vrrp_lab.sh"
 SLACK_MS=${SLACK_MS:-400}
-PORT=7777
 VIP4=192.0.2.200
 VIP6=2001:db8::200
 
@@ -73,19 +68,12 @@ start() {
   PID[$d]=$LAB_LAST_PID
   lab_wait_for test -S "$LAB_DIR/$d.sock" || fail "lvsd on $d did not start" "$(tail -20 "$LAB_DIR/lvsd-$d.log")"
 }
-ctl() { "$LVSCTL" --socket "$LAB_DIR/$1.sock" "${@:2}"; }
 state() { ctl "$1" --json vrrp 2>/dev/null | jq -r ".instances[] | select(.name==\"$2\") | .state"; }
 states_are() { # states_are DIR STATE DIR STATE
   [ "$(state "$1" VI_4)" = "$2" ] && [ "$(state "$1" VI_6)" = "$2" ] &&
     [ "$(state "$3" VI_4)" = "$4" ] && [ "$(state "$3" VI_6)" = "$4" ]
 }
 has_vip() { [[ "$(ip -n "$(lab_ns "$1")" addr show dev eth0)" == *" $2/"* ]]; }
-now_ns() { date +%s%N; }
-# probe TARGET UNTIL MAX_MS [COUNT]: prints vrrp_probe's summary line.
-probe() { lab_exec client "$PROBE" probe "$1" "$PORT" 10 "$3" "$2" "${4:-1}"; }
-field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-# answered_by TARGET NAME: the VIP answers from NAME (3 answers in a row).
-answered_by() { [ "$(field "$(probe "$1" "$2" 1000 3)" until_reached)" = 1 ]; }
 # failover TARGET UNTIL KILL_NS BOUND_MS LABEL (the prober's output in $2.out)
 check_failover() {
   local out=$1 until=$2 t0=$3 bound=$4 label=$5 first ms

@@ -18,14 +18,9 @@ source "$HERE/lib/lab.sh"
 source "$HERE/lib/assert.sh"
 lab_require_root
 lab_require_cmd jq
-LVSD=$BUILD/daemon/lvsd
-LVSCTL=$BUILD/daemon/lvsctl
-PROBE=$BUILD/tests/bench/vrrp_probe
-for b in "$LVSD" "$LVSCTL" "$PROBE"; do
-  [ -x "$b" ] || fail "$b not built in $BUILD"
-done
+# shellcheck source-path=SCRIPTDIR source=lib/vrrp_lab.sh
+source "$HERE/lib/vrrp_lab.sh"
 SLACK_MS=${SLACK_MS:-400}
-PORT=7777
 VIPA=192.0.2.210
 VIPB=192.0.2.211
 
@@ -59,7 +54,6 @@ start() {
   PID[$d]=$LAB_LAST_PID
   lab_wait_for test -S "$LAB_DIR/$d.sock" || fail "lvsd on $d did not start" "$(tail -20 "$LAB_DIR/lvsd-$d.log")"
 }
-ctl() { "$LVSCTL" --socket "$LAB_DIR/$1.sock" "${@:2}"; }
 inst() { ctl "$1" --json vrrp 2>/dev/null | jq -r ".instances[] | select(.name==\"$2\") | .$3"; }
 group() { ctl "$1" --json vrrp 2>/dev/null | jq -r '.sync_groups[0].state'; }
 states_are() { # DIR STATE DIR STATE: both members and the group
@@ -68,19 +62,6 @@ states_are() { # DIR STATE DIR STATE: both members and the group
     [ "$(inst "$1" $x state)" = "$2" ] && [ "$(inst "$3" $x state)" = "$4" ] || return 1
   done
   [ "$(group "$1")" = "$2" ] && [ "$(group "$3")" = "$4" ]
-}
-now_ns() { date +%s%N; }
-probe() { lab_exec client "$PROBE" probe "$1" "$PORT" 10 "$3" "$2" "${4:-1}"; }
-field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-answered_by() { [ "$(field "$(probe "$1" "$2" 1000 3)" until_reached)" = 1 ]; }
-check_switch() { # OUT UNTIL T0 BOUND_MS LABEL
-  local out=$1 until=$2 t0=$3 bound=$4 label=$5 first ms
-  [ "$(field "$out" until_reached)" = 1 ] || fail "$label: $until never answered" "$out"
-  first=$(field "$out" first_until_ns)
-  ms=$(((first - t0) / 1000000))
-  echo "# switch-over $label: ${ms} ms (bound ${bound} ms) [$out]"
-  ((ms <= bound)) || fail "$label: took ${ms} ms, bound ${bound} ms" "$out"
-  pass "$label: $until answers after ${ms} ms"
 }
 dump_logs() { tail -n 30 "$LAB_DIR"/lvsd-dir*.log; }
 trap 'rc=$?; ((rc)) && dump_logs; exit $rc' ERR

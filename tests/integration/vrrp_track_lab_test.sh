@@ -25,14 +25,9 @@ source "$HERE/lib/lab.sh"
 source "$HERE/lib/assert.sh"
 lab_require_root
 lab_require_cmd jq nginx
-LVSD=$BUILD/daemon/lvsd
-LVSCTL=$BUILD/daemon/lvsctl
-PROBE=$BUILD/tests/bench/vrrp_probe
-for b in "$LVSD" "$LVSCTL" "$PROBE"; do
-  [ -x "$b" ] || fail "$b not built in $BUILD"
-done
+# shellcheck source-path=SCRIPTDIR source=lib/vrrp_lab.sh
+source "$HERE/lib/vrrp_lab.sh"
 SLACK_MS=${SLACK_MS:-400}
-PORT=7777
 VIP=192.0.2.200
 
 lab_up 1
@@ -75,13 +70,8 @@ start() {
   PID[$d]=$LAB_LAST_PID
   lab_wait_for test -S "$LAB_DIR/$d.sock" || fail "lvsd on $d did not start" "$(tail -20 "$LAB_DIR/lvsd-$d.log")"
 }
-ctl() { "$LVSCTL" --socket "$LAB_DIR/$1.sock" "${@:2}"; }
 inst() { ctl "$1" --json vrrp 2>/dev/null | jq -r ".instances[0].$2"; }
 states_are() { [ "$(inst "$1" state)" = "$2" ] && [ "$(inst "$3" state)" = "$4" ]; }
-now_ns() { date +%s%N; }
-probe() { lab_exec client "$PROBE" probe "$1" "$PORT" 10 "$3" "$2" "${4:-1}"; }
-field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-answered_by() { [ "$(field "$(probe "$1" "$2" 1000 3)" until_reached)" = 1 ]; }
 # The time (ns since the epoch) of the last log line of DIR matching RE.
 log_ns() {
   local line
@@ -90,15 +80,6 @@ log_ns() {
   # lvsd's log lines start with its local time, e.g. 2026-11-22T08:47:51.590
   # (spdlog's default; lvsd inherits this shell's TZ).
   date -d "${line%% *}" +%s%N
-}
-check_switch() { # OUT UNTIL T0 BOUND_MS LABEL
-  local out=$1 until=$2 t0=$3 bound=$4 label=$5 first ms
-  [ "$(field "$out" until_reached)" = 1 ] || fail "$label: $until never answered" "$out"
-  first=$(field "$out" first_until_ns)
-  ms=$(((first - t0) / 1000000))
-  echo "# switch-over $label: ${ms} ms (bound ${bound} ms) [$out]"
-  ((ms <= bound)) || fail "$label: took ${ms} ms, bound ${bound} ms" "$out"
-  pass "$label: $until answers after ${ms} ms"
 }
 dump_logs() { tail -n 30 "$LAB_DIR"/lvsd-dir*.log; }
 trap 'rc=$?; ((rc)) && dump_logs; exit $rc' ERR

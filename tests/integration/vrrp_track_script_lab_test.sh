@@ -44,12 +44,8 @@ source "$HERE/lib/lab.sh"
 source "$HERE/lib/assert.sh"
 lab_require_root
 lab_require_cmd jq
-LVSD=$BUILD/daemon/lvsd
-LVSCTL=$BUILD/daemon/lvsctl
-PROBE=$BUILD/tests/bench/vrrp_probe
-for b in "$LVSD" "$LVSCTL" "$PROBE"; do
-  [ -x "$b" ] || fail "$b not built in $BUILD"
-done
+# shellcheck source-path=SCRIPTDIR source=lib/vrrp_lab.sh
+source "$HERE/lib/vrrp_lab.sh"
 for u in daemon nobody; do
   id "$u" >/dev/null 2>&1 || fail "user $u needed (scripts run as daemon, notify commands as nobody)"
 done
@@ -57,7 +53,6 @@ SLACK_MS=${SLACK_MS:-400}
 # A resign (priority 0) hands over at Skew_Time (61 ms); its bound must stay
 # below Master_Down_Interval (361 ms), or a missing resign would pass.
 RESIGN_SLACK_MS=${RESIGN_SLACK_MS:-150}
-PORT=7777
 VIP=192.0.2.200
 # Script timings (keep in sync with the configuration below).
 FLAG_INTERVAL=250 FLAG_FALL=3 FLAG_RISE=4
@@ -158,16 +153,11 @@ start() {
   PID[$d]=$LAB_LAST_PID
   lab_wait_for test -S "$LAB_DIR/$d.sock" || fail "lvsd on $d did not start" "$(tail -20 "$LAB_DIR/lvsd-$d.log")"
 }
-ctl() { "$LVSCTL" --socket "$LAB_DIR/$1.sock" "${@:2}"; }
 vrrp_json() { ctl "$1" --json vrrp 2>/dev/null; }
 inst() { vrrp_json "$1" | jq -r ".instances[0].$2"; }
 tracker() { vrrp_json "$1" | jq -c ".instances[0].trackers[] | select(.name == \"$2\") | {known, ok, value, delta, fault}"; }
 states_are() { [ "$(inst "$1" state)" = "$2" ] && [ "$(inst "$3" state)" = "$4" ]; }
 inst_is() { [ "$(inst "$1" "$2")" = "$3" ]; }
-now_ns() { date +%s%N; }
-probe() { lab_exec client "$PROBE" probe "$1" "$PORT" 10 "$3" "$2" "${4:-1}"; }
-field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-answered_by() { [ "$(field "$(probe "$1" "$2" 1000 3)" until_reached)" = 1 ]; }
 # Log lines of DIR matching RE, counted; the time (ns since the epoch) of the
 # last one once there are more than N (waits up to 5 s).
 log_count() { grep -cE "$2" "$LAB_DIR/lvsd-$1.log" || true; }

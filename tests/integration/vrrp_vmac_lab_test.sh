@@ -25,14 +25,9 @@ if ! command -v keepalived >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y keepalived >/dev/null 2>&1 || true
 fi
 lab_require_cmd jq tcpdump iptables ip6tables keepalived
-LVSD=$BUILD/daemon/lvsd
-LVSCTL=$BUILD/daemon/lvsctl
-PROBE=$BUILD/tests/bench/vrrp_probe
-for b in "$LVSD" "$LVSCTL" "$PROBE"; do
-  [ -x "$b" ] || fail "$b not built in $BUILD"
-done
+# shellcheck source-path=SCRIPTDIR source=lib/vrrp_lab.sh
+source "$HERE/lib/vrrp_lab.sh"
 SLACK_MS=${SLACK_MS:-600}
-PORT=7777
 VIP4=192.0.2.200
 VIP6=2001:db8::200
 MAC4=00:00:5e:00:01:33 # vrid 51
@@ -68,17 +63,12 @@ stop_lvsd() {
   kill -"$2" "${PID[$1]}" 2>/dev/null || true
   wait "${PID[$1]}" 2>/dev/null || true
 }
-ctl() { "$LVSCTL" --socket "$LAB_DIR/$1.sock" "${@:2}"; }
 lstate() { ctl "$1" --json vrrp 2>/dev/null | jq -r ".instances[] | select(.name==\"$2\") | .state"; }
 is_state() { [ "$(lstate "$1" "$2")" = "$3" ]; }
 both_state() { [ "$(lstate "$1" VI_4)" = "$2" ] && [ "$(lstate "$1" VI_6)" = "$2" ]; }
 on_dev() { [[ "$(ip -n "$(lab_ns "$1")" addr show dev "$2" 2>/dev/null)" == *" $3/"* ]]; }
 neigh_mac() { ip -n "$(lab_ns client)" neigh show "$1" dev eth0 | sed -n 's/.*lladdr \([0-9a-f:]*\).*/\1/p'; }
-field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-probe() { lab_exec client "$PROBE" probe "$1" "$PORT" 10 "$3" "$2" "${4:-1}"; }
-answered_by() { [ "$(field "$(probe "$1" "$2" 1000 3)" until_reached)" = 1 ]; }
 sysctl_in() { lab_exec "$1" cat "/proc/sys/net/$2"; }
-now_ns() { date +%s%N; }
 dump_logs() { tail -n 25 "$LAB_DIR"/lvsd-dir*.log "$LAB_DIR"/ka-dir*.log 2>/dev/null; }
 trap 'rc=$?; ((rc)) && dump_logs; exit $rc' ERR
 
