@@ -11,9 +11,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "tests/unit/vrrp/driver_lab.hpp"
 #include "vrrp/driver.hpp"
-#include "vrrp/fake_address_manager.hpp"
-#include "vrrp/fake_transport.hpp"
 
 namespace lvsd::vrrp {
 namespace {
@@ -22,17 +21,6 @@ using namespace std::chrono_literals;
 using boost::asio::ip::make_address;
 using boost::asio::ip::make_address_v4;
 using boost::asio::ip::make_address_v6;
-
-InterfaceInfo eth0(int host) {
-  InterfaceInfo i;
-  i.name = "eth0";
-  i.index = 2;
-  i.mac = {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(host)};
-  i.up = i.running = true;
-  i.ipv4 = {make_address_v4("192.0.2." + std::to_string(host))};
-  i.ipv6_link_local = {make_address_v6("fe80::" + std::to_string(host))};
-  return i;
-}
 
 InstanceConfig vmac_instance(std::uint8_t priority, Family family = Family::inet) {
   InstanceConfig c;
@@ -54,54 +42,9 @@ InstanceConfig vmac_instance(std::uint8_t priority, Family family = Family::inet
   return c;
 }
 
-struct Host {
-  std::string name;
-  FakeAddressManager kernel;
-  std::unique_ptr<Driver> driver;
-  std::vector<std::pair<std::string, bool>> holding;
-};
-
-class VrrpDriverVmacTest : public ::testing::Test {
- protected:
-  Host& add(int n) {
-    auto h = std::make_unique<Host>();
-    h->name = "dir" + std::to_string(n);
-    h->kernel.set_interface(eth0(n));
-    net.add_address(h->name, make_address("192.0.2." + std::to_string(n)));
-    Host* raw = h.get();
-    Driver::Hooks hooks;
-    hooks.on_holding = [raw](const std::string& i, bool on) { raw->holding.emplace_back(i, on); };
-    h->driver =
-        std::make_unique<Driver>(io, clock, net.transport(h->name), h->kernel, std::move(hooks));
-    hosts.push_back(std::move(h));
-    return *raw;
-  }
-  void pump() {
-    io.restart();
-    io.poll();
-  }
-  void run_for(Duration d) {
-    const TimePoint end = clock.now() + d;
-    pump();
-    for (int guard = 0; guard < 100000; ++guard) {
-      const auto next = clock.next_deadline();
-      if (!next || *next > end) break;
-      clock.advance_to(*next);
-      pump();
-    }
-    clock.advance_to(end);
-    pump();
-  }
-  static InstanceStatus status(Host& h) {
-    const auto s = h.driver->status();
-    return s.instances.empty() ? InstanceStatus{} : s.instances.front();
-  }
-
-  boost::asio::io_context io;
-  checkers::ManualClock clock;
-  FakeNetwork net{io};
-  std::vector<std::unique_ptr<Host>> hosts;
-};
+using driver_lab::eth0;
+using Host = driver_lab::Host;
+class VrrpDriverVmacTest : public driver_lab::DriverLab {};
 
 TEST_F(VrrpDriverVmacTest, MacvlanCarriesTheVipsAndTheAdverts) {
   Host& a = add(11);
