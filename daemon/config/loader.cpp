@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "daemon/config/enum_names.hpp"
+#include "util/nearest.hpp"
 
 namespace lvsd::config {
 
@@ -61,40 +62,13 @@ bool covers(const std::string& a, const std::string& b) {
   return b.size() == a.size() || b[a.size()] == '.' || b[a.size()] == '[';
 }
 
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 // "; did you mean 'x'?" when one candidate is close, else "".
 std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = std::string::npos;
-  for (const auto& c : candidates) {
-    auto d = edit_distance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  if (best.empty() || best_d == 0 || best_d > 2 ||
-      best_d > std::max<std::size_t>(1, word.size() / 2))
+  const auto best = util::nearest(word, candidates);
+  if (!best || best->distance == 0 || best->distance > 2 ||
+      best->distance > std::max<std::size_t>(1, word.size() / 2))
     return "";
-  return fmt::format("; did you mean '{}'?", best);
+  return fmt::format("; did you mean '{}'?", best->candidate);
 }
 
 std::string describe(const Node& n) {

@@ -11,6 +11,7 @@
 
 #include "daemon/core/logging.hpp"
 #include "daemon/core/status_server.hpp"
+#include "util/nearest.hpp"
 
 namespace lvsd::modules {
 
@@ -32,37 +33,12 @@ std::string opt_kv(std::optional<uint32_t> v) {
   return v ? std::to_string(*v) : "-";
 }
 
-// Levenshtein distance, for "did you mean" in error messages.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // ` (did you mean "x"?)` for the closest candidate within a third of its
 // length (at least 2 edits), else "".
 std::string did_you_mean(const std::string& what, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  std::size_t best_d = std::numeric_limits<std::size_t>::max();
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(what, c);
-    if (d < best_d) {
-      best_d = d;
-      best = &c;
-    }
-  }
-  if (!best || best_d > std::max<std::size_t>(2, best->size() / 3)) return "";
-  return fmt::format(" (did you mean \"{}\"?)", *best);
+  const auto best = util::nearest(what, candidates);
+  if (!best || best->distance > std::max<std::size_t>(2, best->candidate.size() / 3)) return "";
+  return fmt::format(" (did you mean \"{}\"?)", best->candidate);
 }
 
 struct Endpoint {
