@@ -9,8 +9,9 @@ std::unique_ptr<Probe> make_probe(boost::asio::io_context& io, const config::Che
     case config::CheckType::tcp:
       return make_tcp_probe(io, check, target);
     case config::CheckType::http:
-    case config::CheckType::https:
       return make_http_probe(io, check, target);
+    case config::CheckType::https:
+      return make_https_probe(io, check, target);
     case config::CheckType::ssl:
       return make_ssl_probe(io, check, target);
     case config::CheckType::misc:

@@ -1,20 +1,37 @@
-// http / https: libcurl's multi interface driven by Asio socket events
-// (CurlMulti). Each attempt is a fresh connection to the target address; the
-// URL names the configured host (or SNI), and CURLOPT_CONNECT_TO sends every
-// connection to the target, so the Host header, SNI and certificate name
-// checks use the configured name while no name is ever resolved.
+// http: HTTP/1.1 over Asio, the response parsed by Boost.Beast's parser.
+//
+// One attempt = one fresh connection to the target (as a client's would be),
+// one request with "Connection: close", one response. Only what the judgement
+// needs is kept: the status, the Location (for redirects) and at most
+// max_body bytes of the body; header fields are not stored. Plain http does
+// not use libcurl (https does, https_probe.cpp): per check, libcurl's
+// transfer setup, URL handling and connection bookkeeping cost more than the
+// TCP exchange itself, and the checker benchmark (issue 6) counts every
+// microsecond at 10,000 checks a second.
+//
+// Redirects (follow_redirects): 301, 302, 303, 307 and 308 with a Location are
+// followed up to max_redirects, always to the same realserver address (the
+// Location's host only names the Host header; its port, or 80, is the port).
+// 303 turns the method into GET, as does 301/302 after a POST (RFC 9110
+// §15.4). A redirect to another scheme (https://...) is not followed: an http
+// check does not speak TLS (the reason says so; use type https).
 #include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <strings.h>
 
-#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <optional>
 #include <regex>
 
 #include <fmt/format.h>
-#include <boost/asio/post.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
 
-#include "checkers/probes/curl_multi_asio.hpp"
+#include "checkers/probes/http_common.hpp"
 #include "checkers/probes/probe_io.hpp"
 #include "checkers/probes/probes.hpp"
 #include "checkers/probes/text.hpp"
@@ -24,252 +41,368 @@ namespace lvsd::checkers {
 namespace {
 
 namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::beast::string_view;
 
-std::string ip_literal(const asio::ip::address& a) {
-  return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+// A response header larger than this fails the check (Beast's default is 8 KB;
+// some servers send big cookies).
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
 }
 
-std::string status_text(const std::vector<config::StatusRange>& ranges) {
-  std::string out;
-  for (const auto& r : ranges) {
-    if (!out.empty()) out += ',';
-    out += r.from == r.to ? std::to_string(r.from) : fmt::format("{}-{}", r.from, r.to);
+// RFC 3986 §5.2.4 remove_dot_segments, for a path that starts with '/'.
+std::string remove_dot_segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 1;
+  bool trailing = false;
+  while (i <= path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view seg = path.substr(i, j - i);
+    trailing = false;
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+      trailing = true;
+    } else if (seg == ".") {
+      trailing = true;
+    } else {
+      out.push_back(seg);
+    }
+    i = j + 1;
   }
-  return out;
+  std::string result;
+  for (auto seg : out) {
+    result += '/';
+    result += seg;
+  }
+  if (result.empty() || trailing) result += '/';
+  return result;
 }
 
-std::string md5_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < len; ++i)
-    out += fmt::format("{:02x}", md[i]);
-  return out;
+// Where a request goes: the Host header value, the port and the
+// request-target (path and query).
+struct Target {
+  std::string host;
+  uint16_t port = 0;
+  std::string path;
+};
+
+// Resolves a Location against the current target (RFC 9110 §10.2.2, RFC 3986
+// §5.2). Returns nullopt and sets `why` when it cannot be followed.
+std::optional<Target> resolve_location(std::string_view loc, const Target& base, std::string& why) {
+  Target t = base;
+  // Scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"
+  std::size_t colon = loc.find(':');
+  std::size_t first_delim = loc.find_first_of("/?#");
+  if (colon != std::string_view::npos && colon > 0 && colon < first_delim &&
+      std::isalpha(static_cast<unsigned char>(loc[0]))) {
+    std::string scheme(loc.substr(0, colon));
+    if (strcasecmp(scheme.c_str(), "http") != 0) {
+      why = fmt::format("redirect to {} not followed: an http check does not speak {}",
+                        text::excerpt(loc, 200), scheme);
+      return std::nullopt;
+    }
+    loc.remove_prefix(colon + 1);
+    if (!loc.starts_with("//")) {
+      why = fmt::format("redirect to a malformed URL: {}", text::excerpt(loc, 200));
+      return std::nullopt;
+    }
+  }
+  if (loc.starts_with("//")) {  // authority: host[:port], host may be [v6]
+    loc.remove_prefix(2);
+    std::size_t end = loc.find_first_of("/?#");
+    std::string_view authority = loc.substr(0, end);
+    loc = end == std::string_view::npos ? std::string_view{} : loc.substr(end);
+    if (auto at = authority.rfind('@'); at != std::string_view::npos)
+      authority.remove_prefix(at + 1);  // userinfo is never sent on
+    if (authority.empty()) {
+      why = "redirect to a URL without a host";
+      return std::nullopt;
+    }
+    std::size_t host_end = authority.starts_with('[') ? authority.find(']') : 0;
+    std::size_t port_colon = authority.find(':', host_end == std::string_view::npos ? 0 : host_end);
+    t.port = 80;
+    if (port_colon != std::string_view::npos) {
+      std::string_view digits = authority.substr(port_colon + 1);
+      unsigned port = 0;
+      if (!digits.empty()) {
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (ec != std::errc() || p != digits.data() + digits.size() || port == 0 || port > 65535) {
+          why = fmt::format("redirect to a URL with a bad port: {}", text::excerpt(authority));
+          return std::nullopt;
+        }
+        t.port = static_cast<uint16_t>(port);
+      }
+    }
+    t.host = std::string(authority);
+    if (port_colon != std::string_view::npos && t.port == 80)
+      t.host = std::string(authority.substr(0, port_colon));
+    t.path.clear();
+  }
+  if (auto hash = loc.find('#'); hash != std::string_view::npos) loc = loc.substr(0, hash);
+  if (loc.empty()) {
+    if (t.path.empty()) t.path = "/";
+    return t;
+  }
+  std::string_view query;
+  if (auto q = loc.find('?'); q != std::string_view::npos) {
+    query = loc.substr(q);
+    loc = loc.substr(0, q);
+  }
+  std::string path;
+  if (loc.starts_with('/')) {
+    path = std::string(loc);
+  } else if (loc.empty()) {  // "?query" only: same path
+    path = base.path.substr(0, base.path.find('?'));
+  } else {  // relative to the base path's directory
+    std::string dir = base.path.substr(0, base.path.find('?'));
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    if (dir.empty()) dir = "/";
+    path = dir + std::string(loc);
+  }
+  t.path = remove_dot_segments(path) + std::string(query);
+  return t;
 }
 
-int ssl_ex_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
-}
+// Beast's basic_parser with callbacks that keep only what the check needs.
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  explicit ResponseParser(std::size_t max_body) : max_body_(max_body) {
+    header_limit(kHeaderLimit);
+    // max_body is enforced below, by truncation. (Not boost::none: Boost
+    // 1.74 compares the length with the empty optional and fails every body.)
+    body_limit(std::numeric_limits<std::uint64_t>::max());
+  }
+
+  int status = 0;
+  std::string location;
+  std::string body;
+  bool truncated = false;  // stopped after max_body bytes
+  uint64_t body_seen = 0;
+
+ private:
+  void on_request_impl(http::verb, string_view, string_view, int,
+                       boost::system::error_code&) override {}
+  void on_response_impl(int code, string_view, int, boost::system::error_code&) override {
+    status = code;
+  }
+  void on_field_impl(http::field f, string_view, string_view value,
+                     boost::system::error_code&) override {
+    if (f == http::field::location) location.assign(value.data(), value.size());
+  }
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&,
+                         boost::system::error_code&) override {}
+  std::size_t on_body_impl(string_view data, boost::system::error_code& ec) override {
+    return take(data, ec);
+  }
+  void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view data,
+                                 boost::system::error_code& ec) override {
+    return take(data, ec);
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+
+  std::size_t take(string_view data, boost::system::error_code& ec) {
+    body_seen += data.size();
+    const std::size_t room = max_body_ - std::min(body.size(), max_body_);
+    if (data.size() > room) {
+      // Enough read: keep max_body bytes and stop.
+      body.append(data.data(), room);
+      truncated = true;
+      ec = http::error::body_limit;
+      return room;
+    }
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+
+  std::size_t max_body_;
+};
+
+// What a probe prepares once and every attempt shares.
+struct Request {
+  std::string method;
+  Target target;
+  std::string host_header;      // "Host: ...\r\n" unless a configured header sets it
+  std::string headers;          // the rest, with Authorization
+  std::string headers_no_auth;  // the rest, for a redirect to another host
+  std::optional<std::regex> body_regex;
+};
+
+class HttpAttempt final : public probe_io::ProbeAttempt {
+ public:
+  HttpAttempt(asio::io_context& io, std::shared_ptr<const config::Check> check,
+              const ProbeTarget& target, std::shared_ptr<const Request> request)
+      : ProbeAttempt(io),
+        check_(std::move(check)),
+        target_(target),
+        request_(std::move(request)),
+        socket_(io),
+        method_(request_->method),
+        at_(request_->target) {}
+
+  void start(std::chrono::milliseconds timeout, std::function<void(ProbeResult)> done) {
+    begin(timeout, std::move(done));
+    connect();
+  }
+
+ protected:
+  void close_io() override {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  std::shared_ptr<HttpAttempt> self() {
+    return std::static_pointer_cast<HttpAttempt>(shared_from_this());
+  }
+
+  void connect() {
+    const tcp::endpoint peer(target_.address, at_.port);
+    boost::system::error_code ec;
+    socket_.open(peer.protocol(), ec);
+    if (ec) return post_fail("socket: " + text::error_text(ec));
+    if (auto err = probe_io::prepare_socket(socket_.native_handle(), *check_, target_.address);
+        !err.empty())
+      return post_fail(err);
+    out_ = method_ + ' ' + at_.path + " HTTP/1.1\r\n";
+    if (at_.host == request_->target.host) {
+      out_ += request_->host_header;
+      out_ += request_->headers;
+    } else {
+      out_ += "Host: " + at_.host + "\r\n";
+      out_ += request_->headers_no_auth;
+    }
+    out_ += "\r\n";
+    socket_.async_connect(peer, [self = self()](const boost::system::error_code& ec) {
+      if (self->finished()) return;
+      if (ec) return self->fail("connect: " + text::error_text(ec));
+      asio::async_write(self->socket_, asio::buffer(self->out_),
+                        [self](const boost::system::error_code& ec, std::size_t) {
+                          if (self->finished()) return;
+                          if (ec) return self->fail("send: " + text::error_text(ec));
+                          self->read();
+                        });
+    });
+  }
+
+  void read() {
+    parser_.emplace(check_->http.max_body);
+    if (method_ == "HEAD") parser_->skip(true);  // no body follows (RFC 9110 §9.3.2)
+    buffer_.clear();
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = self()](const boost::system::error_code& ec, std::size_t) {
+                       if (self->finished()) return;
+                       self->on_response(ec);
+                     });
+  }
+
+  void on_response(const boost::system::error_code& ec) {
+    ResponseParser& p = *parser_;
+    if (ec && !p.truncated) {
+      if (ec == http::error::end_of_stream) return fail("connection closed before a response");
+      if (ec == http::error::partial_message) {
+        if (p.is_header_done()) {
+          if (auto left = p.content_length_remaining())
+            return fail(fmt::format("connection closed mid-body, {} bytes remaining", *left));
+          return fail("connection closed mid-body");
+        }
+        return fail("connection closed mid-header");
+      }
+      if (ec.category() == make_error_code(http::error::bad_version).category())
+        return fail("bad response: " + ec.message());
+      return fail("receive: " + text::error_text(ec));
+    }
+    const auto& h = check_->http;
+    const int s = p.status;
+    if (h.follow_redirects && !p.location.empty() &&
+        (s == 301 || s == 302 || s == 303 || s == 307 || s == 308)) {
+      if (redirects_ >= h.max_redirects)
+        return fail(
+            fmt::format("status {}: more than {} redirects (max_redirects)", s, h.max_redirects));
+      std::string why;
+      auto next = resolve_location(p.location, at_, why);
+      if (!next) return fail(fmt::format("status {}: {}", s, why));
+      ++redirects_;
+      if (s == 303 ? method_ != "HEAD" : (method_ == "POST" && (s == 301 || s == 302)))
+        method_ = "GET";
+      at_ = std::move(*next);
+      close_io();
+      return connect();
+    }
+    auto verdict = http_common::judge(h, s, p.body, p.truncated, request_->body_regex);
+    ProbeResult r;
+    r.ok = verdict.ok;
+    r.reason = std::move(verdict.reason);
+    finish(std::move(r));
+  }
+
+  std::shared_ptr<const config::Check> check_;  // handlers may outlive the probe
+  ProbeTarget target_;
+  std::shared_ptr<const Request> request_;
+  tcp::socket socket_;
+  std::string method_;
+  Target at_;
+  std::string out_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<ResponseParser> parser_;
+  unsigned redirects_ = 0;
+};
 
 class HttpProbe final : public Probe {
  public:
   HttpProbe(asio::io_context& io, const config::Check& check, const ProbeTarget& target)
-      : io_(io), multi_(CurlMulti::of(io)), check_(check), target_(target) {
-    const auto& h = check_.http;
-    if (!h.body_regex.empty()) body_regex_.emplace(h.body_regex, std::regex::ECMAScript);
-    https_ = check_.type == config::CheckType::https;
-    easy_ = curl_easy_init();
-    if (!easy_) throw std::runtime_error("curl_easy_init failed");
-    configure();
+      : io_(io), check_(std::make_shared<const config::Check>(check)), target_(target) {
+    const auto& h = check_->http;
+    auto req = std::make_shared<Request>();
+    req->method = h.method;
+    req->target.host = http_common::default_host(*check_, target_, false);
+    req->target.port = target_.port;
+    req->target.path = h.path.starts_with('/') ? h.path : "/" + h.path;
+    if (!http_common::has_header(h, "host"))
+      req->host_header = "Host: " + req->target.host + "\r\n";
+    std::string common;
+    if (!http_common::has_header(h, "user-agent")) common += "User-Agent: lvsd-check\r\n";
+    if (!http_common::has_header(h, "accept")) common += "Accept: */*\r\n";
+    for (const auto& [k, v] : h.headers)
+      if (strcasecmp(k.c_str(), "connection") != 0)
+        common += v.empty() ? k + ":\r\n" : k + ": " + v + "\r\n";
+    common += "Connection: close\r\n";
+    req->headers_no_auth = common;
+    if ((!h.username.empty() || !h.password.empty()) &&
+        !http_common::has_header(h, "authorization"))
+      req->headers = "Authorization: Basic " + base64(h.username + ":" + h.password) + "\r\n";
+    req->headers += common;
+    req->body_regex = http_common::compile_body_regex(h);
+    request_ = std::move(req);
   }
-
-  ~HttpProbe() override {
-    cancel();
-    curl_easy_cleanup(easy_);
-    if (headers_) curl_slist_free_all(headers_);
-    if (connect_to_) curl_slist_free_all(connect_to_);
-  }
+  ~HttpProbe() override { cancel(); }
 
   void run(std::chrono::milliseconds timeout, std::function<void(ProbeResult)> done) override {
     cancel();
-    done_ = std::move(done);
-    timeout_ = timeout;
-    body_.clear();
-    truncated_ = false;
-    socket_error_.clear();
-    cert_days_.reset();
-    errbuf_[0] = '\0';
-    start_ = std::chrono::steady_clock::now();
-    in_flight_ = true;
-    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    uint64_t gen = ++generation_;
-    if (!multi_.add(easy_, [this](CURLcode rc) { on_done(rc); })) {
-      asio::post(io_, [this, alive = std::weak_ptr<int>(alive_), gen] {
-        if (!alive.expired() && gen == generation_) finish(false, "curl_multi_add_handle failed");
-      });
-    }
+    current_ = std::make_shared<HttpAttempt>(io_, check_, target_, request_);
+    current_->start(timeout, std::move(done));
   }
-
   void cancel() override {
-    if (!in_flight_) return;
-    in_flight_ = false;
-    ++generation_;
-    multi_.remove(easy_);
+    if (current_) current_->cancel();
+    current_.reset();
   }
 
  private:
-  void configure() {
-    const auto& h = check_.http;
-    // The name in the URL: what SNI and certificate checks use (https), and
-    // the default Host.
-    std::string name = https_ && !check_.tls.sni.empty() ? check_.tls.sni : h.host;
-    std::string ip = ip_literal(target_.address);
-    url_ = fmt::format("{}://{}:{}{}{}", https_ ? "https" : "http", name.empty() ? ip : name,
-                       target_.port, h.path.starts_with('/') ? "" : "/", h.path);
-    if (!name.empty()) {
-      // Any host, any port -> the target address, same port: redirects stay
-      // on this realserver too.
-      connect_to_ = curl_slist_append(connect_to_, ("::" + ip + ":").c_str());
-      curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
-    }
-    bool user_host = std::any_of(h.headers.begin(), h.headers.end(), [](const auto& kv) {
-      return strcasecmp(kv.first.c_str(), "host") == 0;
-    });
-    if (!user_host) {
-      bool default_port = target_.port == (https_ ? 443 : 80);
-      std::string host =
-          !h.host.empty() ? h.host : (default_port ? ip : fmt::format("{}:{}", ip, target_.port));
-      headers_ = curl_slist_append(headers_, ("Host: " + host).c_str());
-    }
-    for (const auto& [k, v] : h.headers)
-      headers_ = curl_slist_append(headers_, (v.empty() ? k + ";" : k + ": " + v).c_str());
-
-    CURL* e = easy_;
-    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROXY, "");  // never a proxy from the environment
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "lvsd-check");
-    // Every check is a fresh connection, as a client's would be.
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    // No DNS cache: targets are IP literals (CONNECT_TO), and libcurl scans
-    // its whole host cache to prune it on every transfer, which with one
-    // entry per realserver made each check cost O(realservers).
-    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(h.max_redirects));
-    if (h.method == "HEAD")
-      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    else if (h.method != "GET")
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, h.method.c_str());
-    if (!h.username.empty() || !h.password.empty()) {
-      curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(e, CURLOPT_USERNAME, h.username.c_str());
-      curl_easy_setopt(e, CURLOPT_PASSWORD, h.password.c_str());
-    }
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpProbe::write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &HttpProbe::sockopt_cb);
-    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, this);
-
-    if (https_) {
-      const auto& t = check_.tls;
-      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t.verify_peer ? 1L : 0L);
-      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t.verify_peer ? 2L : 0L);
-      if (!t.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t.ca_file.c_str());
-      if (!t.client_cert.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, t.client_cert.c_str());
-      if (!t.client_key.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, t.client_key.c_str());
-      curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &HttpProbe::ssl_ctx_cb);
-      curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
-    }
-  }
-
-  static size_t write_cb(char* data, size_t size, size_t n, void* userp) {
-    auto* self = static_cast<HttpProbe*>(userp);
-    size_t len = size * n;
-    size_t room = self->check_.http.max_body -
-                  std::min<size_t>(self->body_.size(), self->check_.http.max_body);
-    if (len > room) {
-      // Enough read: keep max_body bytes and stop the transfer.
-      self->body_.append(data, room);
-      self->truncated_ = true;
-      return 0;
-    }
-    self->body_.append(data, len);
-    return len;
-  }
-
-  static int sockopt_cb(void* clientp, curl_socket_t fd, curlsocktype purpose) {
-    auto* self = static_cast<HttpProbe*>(clientp);
-    if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKOPT_OK;
-    self->socket_error_ = probe_io::prepare_socket(fd, self->check_, self->target_.address);
-    return self->socket_error_.empty() ? CURL_SOCKOPT_OK : CURL_SOCKOPT_ERROR;
-  }
-
-  static CURLcode ssl_ctx_cb(CURL*, void* ssl_ctx, void* userp) {
-    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-    SSL_CTX_set_ex_data(ctx, ssl_ex_index(), userp);
-    SSL_CTX_set_info_callback(ctx, [](const SSL* ssl, int where, int) {
-      if (!(where & SSL_CB_HANDSHAKE_DONE)) return;
-      auto* self =
-          static_cast<HttpProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ex_index()));
-      X509* cert = SSL_get0_peer_certificate(ssl);
-      int days = 0, secs = 0;
-      if (self && cert && ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert)))
-        self->cert_days_ = days;
-    });
-    return CURLE_OK;
-  }
-
-  void on_done(CURLcode rc) {
-    in_flight_ = false;
-    const auto& h = check_.http;
-    if (rc == CURLE_OPERATION_TIMEDOUT) return finish(false, probe_io::timeout_reason(timeout_));
-    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && truncated_)) {
-      if (!socket_error_.empty()) return finish(false, socket_error_);
-      return finish(false, errbuf_[0] ? std::string(errbuf_) : curl_easy_strerror(rc));
-    }
-    long status = 0;
-    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
-    bool status_ok = std::any_of(h.status.begin(), h.status.end(),
-                                 [&](const auto& r) { return status >= r.from && status <= r.to; });
-    if (!status_ok)
-      return finish(false, fmt::format("status {} not in {}", status, status_text(h.status)));
-    if (body_regex_ && !std::regex_search(body_, *body_regex_))
-      return finish(false, fmt::format("status {}, body does not match body_regex{}", status,
-                                       truncated_ ? " (first max_body bytes)" : ""));
-    if (!h.body_digest.empty()) {
-      std::string digest = md5_hex(body_);
-      if (strcasecmp(digest.c_str(), h.body_digest.c_str()) != 0)
-        return finish(
-            false, fmt::format("status {}, body digest {} != {}{}", status, digest, h.body_digest,
-                               truncated_ ? " (first max_body bytes)" : ""));
-    }
-    finish(true, fmt::format("status {}", status));
-  }
-
-  void finish(bool ok, std::string reason) {
-    in_flight_ = false;
-    ProbeResult r{.ok = ok,
-                  .reason = std::move(reason),
-                  .latency = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - start_),
-                  .weight = std::nullopt,
-                  .cert_days_left = cert_days_};
-    auto done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(r));
-  }
-
   asio::io_context& io_;
-  CurlMulti& multi_;
-  config::Check check_;
+  std::shared_ptr<const config::Check> check_;
   ProbeTarget target_;
-  bool https_ = false;
-  std::optional<std::regex> body_regex_;
-  CURL* easy_ = nullptr;
-  curl_slist* headers_ = nullptr;
-  curl_slist* connect_to_ = nullptr;
-  std::string url_;
-  char errbuf_[CURL_ERROR_SIZE] = {};
-
-  std::function<void(ProbeResult)> done_;
-  std::chrono::milliseconds timeout_{0};
-  std::chrono::steady_clock::time_point start_{};
-  std::string body_;
-  bool truncated_ = false;
-  std::string socket_error_;
-  std::optional<int> cert_days_;
-  bool in_flight_ = false;
-  uint64_t generation_ = 0;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for posted handlers
+  std::shared_ptr<const Request> request_;
+  std::shared_ptr<HttpAttempt> current_;
 };
 
 }  // namespace
