@@ -74,10 +74,14 @@ void CheckerBase::schedule(Duration after) {
 }
 
 void CheckerBase::launch() {
+  const TimePoint planned = next_at_.value_or(clock_.now());
   next_at_.reset();
   if (!running_ || in_flight_) return;
   in_flight_ = true;
   started_at_ = clock_.now();
+  // The cadence follows the plan, not the actual start: a timer that fires
+  // late (timer slack, a busy loop) does not push every later check back.
+  planned_at_ = std::min(planned, started_at_);
   uint64_t id = ++attempt_id_;
   guard_timer_->arm(check_.timeout + options_.guard_grace, [this, id] {
     if (!in_flight_ || id != attempt_id_) return;
@@ -105,7 +109,7 @@ void CheckerBase::complete(uint64_t attempt, ProbeResult r) {
   if (running_) {
     Duration period =
         thresholds_.changing() ? Duration(check_.fast_interval) : Duration(check_.interval);
-    schedule(started_at_ + period - now);
+    schedule(planned_at_ + period - now);
   }
   // Handlers last: they may stop() or start() this checker.
   if (on_result_) on_result_(r);

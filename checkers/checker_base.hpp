@@ -95,6 +95,7 @@ class CheckerBase {
   uint64_t attempt_id_ = 0;  // guards against stale probe completions
   uint64_t attempts_ = 0;
   TimePoint started_at_{};
+  TimePoint planned_at_{};  // when the current attempt was due
   std::optional<TimePoint> next_at_;
   std::optional<ProbeResult> last_;
   TimePoint last_at_{};

@@ -8,7 +8,7 @@ namespace {
 
 class AsioTimer final : public Timer {
  public:
-  explicit AsioTimer(boost::asio::io_context& io) : timer_(io) {}
+  AsioTimer(boost::asio::io_context& io, Duration slack) : timer_(io), slack_(slack) {}
   ~AsioTimer() override {
     *alive_ = false;
     cancel();
@@ -16,7 +16,7 @@ class AsioTimer final : public Timer {
 
   void arm(Duration after, std::function<void()> fire) override {
     cancel();
-    timer_.expires_after(after);
+    timer_.expires_at(align_up(SteadyClock::now() + after, slack_));
     // The generation guards against a completion already queued when we were
     // cancelled or re-armed: it must not fire.
     uint64_t gen = ++generation_;
@@ -32,6 +32,7 @@ class AsioTimer final : public Timer {
 
  private:
   boost::asio::steady_timer timer_;
+  Duration slack_;
   uint64_t generation_ = 0;
   // Destruction cancels the wait, but a completion can already be queued.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -43,8 +44,15 @@ class AsioTimer final : public Timer {
 
 }  // namespace
 
+TimePoint align_up(TimePoint t, Duration grid) {
+  if (grid <= Duration::zero()) return t;
+  const auto since = t.time_since_epoch();
+  const auto rem = since % grid;
+  return rem == Duration::zero() ? t : t + (grid - rem);
+}
+
 std::unique_ptr<Timer> AsioClock::make_timer() {
-  return std::make_unique<AsioTimer>(io_);
+  return std::make_unique<AsioTimer>(io_, slack_);
 }
 
 class ManualClock::ManualTimer final : public Timer {

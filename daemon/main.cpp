@@ -114,7 +114,9 @@ int main(int argc, char** argv) {
     // The clock outlives the daemon and its modules (declared first).
     std::unique_ptr<lvsd::checkers::AsioClock> clock;
     lvsd::core::Daemon daemon(std::move(options));
-    clock = std::make_unique<lvsd::checkers::AsioClock>(daemon.io());
+    // Check timers share 10 ms windows: checks due together start in one
+    // wakeup (docs/config.md, "checks"); at most 10 ms later than asked.
+    clock = std::make_unique<lvsd::checkers::AsioClock>(daemon.io(), std::chrono::milliseconds(10));
     auto forwarding = std::make_unique<lvsd::modules::ForwardingModule>(
         daemon.io(), daemon.events(), lvsd::modules::default_backend_factory());
     // Checkers first: the forwarding module's first plan already carries the

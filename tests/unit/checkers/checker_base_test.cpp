@@ -336,5 +336,27 @@ TEST(CheckerBase, RealClockAndProbeOnTheIoContext) {
   checker.stop();
 }
 
+TEST(CheckerBase, TimerSlackKeepsTheCadence) {
+  // With slack, each launch is late by up to the slack; the next attempt is
+  // still planned from when this one was due, so the rate stays 1/interval
+  // (interval 50 ms, slack 40 ms: 20 a second; planned from the late start it
+  // would be about 12).
+  boost::asio::io_context io;
+  AsioClock clock(io, 40ms);
+  auto local = boost::asio::ip::make_address("127.0.0.1");
+  boost::asio::ip::tcp::acceptor acceptor(io, {local, 0});
+  config::Check c = make_check();
+  c.interval = 50ms;
+  c.fast_interval = 50ms;
+  c.timeout = 40ms;
+  CheckerBase checker(clock, c, make_tcp_probe(io, c, {local, acceptor.local_endpoint().port()}),
+                      {.seed = 5});
+  checker.start();
+  io.run_for(1s + checker.jitter());
+  checker.stop();
+  EXPECT_GE(checker.status().attempts, 17u);
+  EXPECT_LE(checker.status().attempts, 21u);
+}
+
 }  // namespace
 }  // namespace lvsd::checkers
