@@ -340,7 +340,11 @@ json StatusServer::dispatch_request(const json& request) {
     return error_response(command, fmt::format("unknown command '{}' (known: {})", command, known));
   }
   try {
-    return {{"ok", true}, {"command", command}, {"data", it->second(request)}};
+    // Moved in, not listed: a braced list copies, and `checks` at 10,000
+    // realservers is a 200,000-node document.
+    json response = {{"ok", true}, {"command", command}};
+    response["data"] = it->second(request);
+    return response;
   } catch (const CommandError& e) {
     return error_response(command, e.what());
   } catch (const std::exception& e) {

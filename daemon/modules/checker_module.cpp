@@ -507,14 +507,14 @@ json CheckerModule::snapshot() const {
               {"state", std::string(chk::to_string(cs.state))},
               {"since_seconds", seconds_since(cs.since, now)},
               {"flaps", cs.flaps},
-              {"attempts", cs.attempts},
-              {"users", users}};
+              {"attempts", cs.attempts}};
+    c["users"] = std::move(users);
     if (cs.last) {
       c["last_ok"] = cs.last->ok;
       c["last_reason"] = cs.last->reason;
       c["latency_ms"] = static_cast<double>(cs.last->latency.count()) / 1000.0;
     }
-    checks.push_back(c);
+    checks.push_back(std::move(c));
   }
   json services = json::array();
   for (const auto& s : cfg_.services) {
@@ -533,16 +533,20 @@ json CheckerModule::snapshot() const {
                        {"weight_override", opt_json(rst->weight_override)},
                        {"weight", opt_json(health_.weight(s, r, now))}});
       }
-      services.push_back({{"service", s.key()},
-                          {"name", s.name},
-                          {"quorum", st->quorum_up ? "up" : "down"},
-                          {"healthy_weight", st->healthy_weight},
-                          {"quorum_weight", s.quorum.weight},
-                          {"sorry_mode", health_.sorry_mode(s)},
-                          {"realservers", rss}});
+      json svc = {{"service", s.key()},
+                  {"name", s.name},
+                  {"quorum", st->quorum_up ? "up" : "down"},
+                  {"healthy_weight", st->healthy_weight},
+                  {"quorum_weight", s.quorum.weight},
+                  {"sorry_mode", health_.sorry_mode(s)}};
+      svc["realservers"] = std::move(rss);
+      services.push_back(std::move(svc));
     }
   }
-  return {{"checkers", checks}, {"services", services}, {"transitions", transitions_}};
+  json out = {{"transitions", transitions_}};
+  out["checkers"] = std::move(checks);
+  out["services"] = std::move(services);
+  return out;
 }
 
 }  // namespace lvsd::modules

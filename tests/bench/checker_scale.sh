@@ -28,7 +28,7 @@
 #                "CPU s/1k" = CPU seconds per second per 1000 checks/s
 #                (i.e. the fraction of a core needed for 1000 checks/s);
 #   latency      every second, the last result's latency of every checker:
-#                lvsd `lvsctl --json checks` .latency_ms, HAProxy `show stat`
+#                lvsd `checks` (status socket) .latency_ms, HAProxy `show stat`
 #                check_duration (ms, integer); p50/p99/max over all samples,
 #                and the share of samples above the 1s timeout (HAProxy
 #                reports whole ms, so its p50 is often 0 and ratios are coarse);
@@ -37,8 +37,8 @@
 # N checkers to JSON, HAProxy N stat lines). Everything is on 127.0.0.1, in a network namespace of its own when root; all
 # processes are killed and the temp dir removed on exit.
 #
-# Needs: nginx (nginx-light is enough: stub_status), haproxy 2.6, curl, jq,
-# python3 (HAProxy stats socket). `ulimit -n` is raised to the hard limit.
+# Needs: nginx (nginx-light is enough: stub_status), haproxy 2.6, curl,
+# python3 (both status sockets). `ulimit -n` is raised to the hard limit.
 set -euo pipefail
 
 N=${1:-1000}
@@ -61,7 +61,7 @@ if ! command -v haproxy >/dev/null || ! command -v python3 >/dev/null; then
   # The package starts a system instance; this benchmark runs its own.
   { systemctl stop haproxy || service haproxy stop || pkill -x haproxy; } >/dev/null 2>&1 || true
 fi
-for t in nginx haproxy curl jq python3; do
+for t in nginx haproxy curl python3; do
   command -v "$t" >/dev/null || { echo "checker_scale: missing $t" >&2; exit 2; }
 done
 [[ -x $LVSD && -x $LVSCTL ]] || { echo "checker_scale: build $BUILD first" >&2; exit 2; }
@@ -188,10 +188,23 @@ HSOCK=$TMP/haproxy.sock
 # ---- samplers -----------------------------------------------------------------
 lvsd_checks() { "$LVSCTL" -s "$SOCK" -t 10 --json checks; }
 lvsd_sample() { # latency samples -> $1; prints "attempts_sum not_up"
-  lvsd_checks | jq -r --arg f "$1" '(.data // .).checkers
-    | ([.[].attempts] | add), ([.[] | select(.state != "up")] | length),
-      (.[] | .latency_ms // empty)' | {
-    read -r a; read -r d; cat >>"$1"; echo "$a $d"; }
+  # Python on the status socket, as haproxy_stat below: at N=10000 the answer
+  # is ~6 MB of JSON, and jq took most of a core a second to read it, stealing
+  # CPU from the contender it measures.
+  python3 - "$SOCK" "$1" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+s.sendall(b'{"command":"checks"}\n'); buf = b""
+while not buf.endswith(b"\n"):
+    d = s.recv(1 << 20)
+    if not d: break
+    buf += d
+checkers = json.loads(buf)["data"]["checkers"]
+with open(sys.argv[2], "a") as f:
+    for c in checkers:
+        if "latency_ms" in c: f.write("%s\n" % c["latency_ms"])
+print(sum(c["attempts"] for c in checkers), sum(1 for c in checkers if c["state"] != "up"))
+EOF
 }
 haproxy_stat() {
   python3 - "$HSOCK" <<'EOF'
