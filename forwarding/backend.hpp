@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -146,6 +147,14 @@ class Backend {
   virtual std::error_code commit() { return {}; }
   // The whole table with its counters.
   virtual Result<ReadBack> read_back() = 0;
+  // For a backend that is the only writer of its table (lvsd's userspace
+  // engine): a number that changes with every successful apply(). A caller
+  // that kept its own copy of the table in step with its successful ops
+  // knows the table without reading it back while the number is the one it
+  // saw last (a reconcile at 10,000 realservers then does not copy the table
+  // and its counters). nullopt (the default, ip_vs): others may change the
+  // table (ipvsadm, keepalived), read it back.
+  virtual std::optional<uint64_t> table_generation() const { return std::nullopt; }
 
   virtual std::error_code set_timeouts(const Timeouts& t) = 0;
   virtual Result<Timeouts> get_timeouts() = 0;

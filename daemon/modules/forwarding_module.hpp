@@ -51,6 +51,18 @@ struct ForwardingCounters {
   bool operator==(const ForwardingCounters&) const = default;
 };
 
+// Where the last reconcile's time went (wall clock, milliseconds): it runs on
+// the control thread, which also runs the health checks and the status
+// socket, so its cost is shown (`forwarding` status, forwarding_reconciled).
+struct ReconcileTiming {
+  double total_ms = 0;
+  double readback_ms = 0;  // backend read-back of the table
+  double plan_ms = 0;      // plan_from_config
+  double compare_ms = 0;   // ownership filter, drift and delta
+  double apply_ms = 0;     // backend apply() of every op (and their log lines)
+  double commit_ms = 0;    // backend commit() (userspace: snapshot + steering)
+};
+
 class ForwardingModule : public core::Module {
  public:
   ForwardingModule(boost::asio::io_context& io, core::EventBus& events, BackendFactory factory);
@@ -83,6 +95,7 @@ class ForwardingModule : public core::Module {
   void reconcile_soon(std::string_view why);
 
   const ForwardingCounters& counters() const { return counters_; }
+  const ReconcileTiming& last_timing() const { return last_timing_; }
   forwarding::Backend* backend() { return backend_.get(); }
 
   // The `services` status view: the backend's read-back (with counters)
@@ -110,9 +123,19 @@ class ForwardingModule : public core::Module {
   // The plan of the last reconcile: a later read-back that differs is drift.
   forwarding::ForwardingPlan applied_;
   bool have_applied_ = false;
+  // The backend's whole table as of the end of the last reconcile (its
+  // read-back, plus our successful ops since), and the backend's
+  // table_generation() then: a reconcile finding the same generation skips
+  // the read-back.
+  forwarding::ForwardingPlan table_;
+  bool have_table_ = false;
+  std::optional<uint64_t> table_generation_;
   ForwardingCounters counters_;
   std::string last_error_;
   std::string last_reconcile_;
+  std::string last_reason_;
+  ReconcileTiming last_timing_;
+  double max_reconcile_ms_ = 0;
   bool stopped_ = false;
   bool reconcile_pending_ = false;
   std::string pending_why_;

@@ -1,5 +1,6 @@
 #include "forwarding/userspace/backend.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -24,28 +25,17 @@ std::string read_sysctl(const char* path) {
   return v;
 }
 
-std::vector<SteeringTarget> targets_of(const ForwardingPlan& plan) {
-  std::vector<SteeringTarget> out;
-  for (const auto& [key, entry] : plan.services) {
-    SteeringTarget t{key, {}};
-    for (const auto& [dk, d] : entry.dests) {
-      if (d.method == Method::nat)
-        t.nat_dests.push_back(dk);
-      else
-        t.nat_only = false;
-    }
-    out.push_back(std::move(t));
+// The steering target of one service: its NAT realservers' replies are
+// steered too; a service with any DR/TUN realserver uses the plain queues.
+SteeringTarget target_of(const ServiceKey& key, const ServiceEntry& entry) {
+  SteeringTarget t{key, {}};
+  for (const auto& [dk, d] : entry.dests) {
+    if (d.method == Method::nat)
+      t.nat_dests.push_back(dk);
+    else
+      t.nat_only = false;
   }
-  return out;
-}
-
-bool same_targets(const std::vector<SteeringTarget>& a, const std::vector<SteeringTarget>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (!(a[i].service == b[i].service) || a[i].nat_dests != b[i].nat_dests ||
-        a[i].nat_only != b[i].nat_only)
-      return false;
-  return true;
+  return t;
 }
 
 // Value checks of the userspace engine, on top of apply_op's structural ones
@@ -76,6 +66,25 @@ std::error_code check_op(const PlanOp& op) {
   if (auto* a = std::get_if<AddDest>(&op)) return check_dest(a->service, a->dest);
   if (auto* e = std::get_if<EditDest>(&op)) return check_dest(e->service, e->dest);
   return {};
+}
+
+ServiceKey service_of(const AddService& o) {
+  return o.service.key;
+}
+ServiceKey service_of(const EditService& o) {
+  return o.service.key;
+}
+ServiceKey service_of(const DelService& o) {
+  return o.service;
+}
+ServiceKey service_of(const AddDest& o) {
+  return o.service;
+}
+ServiceKey service_of(const EditDest& o) {
+  return o.service;
+}
+ServiceKey service_of(const DelDest& o) {
+  return o.service;
 }
 
 }  // namespace
@@ -142,6 +151,8 @@ std::error_code UserspaceBackend::apply(const PlanOp& op) {
   if (auto ec = check_op(op)) return ec;
   std::lock_guard lock(mu_);
   if (auto ec = apply_op(plan_, op)) return ec;
+  std::visit([&](const auto& o) { touched_.insert(service_of(o)); }, op);
+  ++generation_;
   dirty_ = true;
   return {};
 }
@@ -149,40 +160,80 @@ std::error_code UserspaceBackend::apply(const PlanOp& op) {
 void UserspaceBackend::publish_locked() {
   auto s = std::make_shared<Snapshot>();
   s->version = ++published_;
-  s->plan = plan_;
+  s->services = published_services_;
   s->timeouts = timeouts_;
-  s->l2 = l2_;
+  if (l2_changed_) {
+    published_l2_ = std::make_shared<const L2Map>(l2_);
+    l2_changed_ = false;
+  }
+  s->l2 = published_l2_;
   slot_.publish(std::move(s));
 }
 
+std::optional<uint64_t> UserspaceBackend::table_generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
 std::error_code UserspaceBackend::commit() {
-  std::vector<SteeringTarget> targets;
+  // Only the services apply() touched are looked at again (a reconcile
+  // after one realserver changed costs that service, not the table).
+  std::vector<SteeringChange> changes;
+  // The resolver walks the whole plan: woken now only for what it resolves
+  // (a new realserver address, a DR/TUN service's change); the rest waits
+  // for its periodic round.
+  bool kick = false;
   {
     std::lock_guard lock(mu_);
-    if (!dirty_ && steering_installed_) return {};
-    // L2 facts for new DR/TUN destinations before their first packet.
-    for (const auto& [k, e] : plan_.services)
-      for (const auto& [dk, d] : e.dests)
-        if (!l2_.count(d.address)) l2_[d.address] = L2Info{};
+    if (!dirty_ && steering_.installed()) return {};
+    for (const ServiceKey& key : touched_) {
+      auto pos = std::lower_bound(
+          targets_.begin(), targets_.end(), key,
+          [](const SteeringTarget& t, const ServiceKey& k) { return t.service < k; });
+      const bool had = pos != targets_.end() && pos->service == key;
+      auto it = plan_.services.find(key);
+      std::optional<SteeringTarget> now;
+      if (it != plan_.services.end()) {
+        now = target_of(key, it->second);
+        published_services_[key] = std::make_shared<const ServiceEntry>(it->second);
+        // L2 facts for new DR/TUN destinations before their first packet.
+        for (const auto& [dk, d] : it->second.dests)
+          if (l2_.try_emplace(d.address).second) l2_changed_ = kick = true;
+        if (!now->nat_only) kick = true;
+      } else {
+        published_services_.erase(key);
+      }
+      if (had && !pos->nat_only) kick = true;
+      if (had && now && *pos == *now) continue;
+      SteeringChange c;
+      if (had) c.before = *pos;
+      c.after = now;
+      if (had && now) {
+        *pos = *now;
+      } else if (had) {
+        targets_.erase(pos);
+      } else if (now) {
+        targets_.insert(pos, *now);
+      }
+      changes.push_back(std::move(c));
+    }
+    touched_.clear();
     dirty_ = false;
-    kick_ = true;
+    if (kick) kick_ = true;
     publish_locked();
-    targets = targets_of(plan_);
   }
-  resolver_cv_.notify_all();
-  if (steering_installed_ && same_targets(targets, installed_targets_)) return {};
+  if (kick) resolver_cv_.notify_all();
+  if (steering_.installed() && changes.empty()) return {};
   std::string detail;
   SteeringQueues q{options_.dataplane.queue_first, options_.dataplane.queue_count};
-  if (auto ec = steering_.install(targets, q, detail)) {
+  if (auto ec = steering_.update(targets_, changes, q, detail)) {
     steering_error_ = detail;
     spdlog::error("event=userspace_steering_failed detail={}", detail);
     std::lock_guard lock(mu_);
-    dirty_ = true;  // retried at the next reconciliation
+    dirty_ = true;  // retried at the next reconciliation (as a full install)
     return ec;
   }
   steering_error_.clear();
-  installed_targets_ = std::move(targets);
-  steering_installed_ = true;
   return {};
 }
 
@@ -254,6 +305,7 @@ void UserspaceBackend::resolver_loop() {
     }
     if (fresh != l2_) {
       l2_ = std::move(fresh);
+      l2_changed_ = true;
       publish_locked();
     }
     // Unresolved neighbours are asked for again soon; resolved ones are
@@ -381,7 +433,7 @@ std::map<std::string, uint64_t> UserspaceBackend::engine_counters() const {
     std::lock_guard lock(mu_);
     m["arp_problems"] = arp_problems_.size();
   }
-  m["steering_ok"] = steering_installed_ && steering_error_.empty() ? 1 : 0;
+  m["steering_ok"] = steering_.installed() && steering_error_.empty() ? 1 : 0;
   return m;
 }
 

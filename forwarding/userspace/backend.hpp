@@ -47,6 +47,8 @@ class UserspaceBackend : public Backend {
   std::error_code apply(const PlanOp& op) override;
   std::error_code commit() override;
   Result<ReadBack> read_back() override;
+  // lvsd is the only writer of this table: bumped by every successful apply().
+  std::optional<uint64_t> table_generation() const override;
   std::error_code set_timeouts(const Timeouts& t) override;
   Result<Timeouts> get_timeouts() override;
   std::error_code start_sync_daemon(const SyncDaemonConfig& c) override;
@@ -69,13 +71,22 @@ class UserspaceBackend : public Backend {
   std::unique_ptr<Dataplane> dataplane_;
   Steering steering_;
   std::string steering_error_;
-  std::vector<SteeringTarget> installed_targets_;
-  bool steering_installed_ = false;
+  // Control thread only: the steering targets of plan_ as of the last
+  // commit(), ordered by service key, updated service by service.
+  std::vector<SteeringTarget> targets_;
 
   mutable std::mutex mu_;  // plan_, timeouts_, l2_ (the resolver thread reads them)
   ForwardingPlan plan_;
+  uint64_t generation_ = 0;
+  std::set<ServiceKey> touched_;  // services apply() changed since the last commit()
   Timeouts timeouts_;
   std::map<Address, L2Info> l2_;
+  // What publish_locked() hands the dataplane: per service, the entry as of
+  // the last commit() (shared between snapshots until the service changes),
+  // and l2_ as of its last change.
+  std::map<ServiceKey, std::shared_ptr<const ServiceEntry>> published_services_;
+  std::shared_ptr<const L2Map> published_l2_ = std::make_shared<const L2Map>();
+  bool l2_changed_ = false;
   std::set<std::string> accept_local_;                  // interfaces set up for NAT replies
   std::set<std::pair<Address, Address>> arp_problems_;  // (realserver, VIP) answering ARP
   uint64_t published_ = 0;

@@ -95,6 +95,10 @@ struct Engine::Service {
   std::unique_ptr<schedulers::ScheduledService> sched;
   std::shared_ptr<LiveCounters> counters = std::make_shared<LiveCounters>();
   std::map<DestKey, uint32_t> dests;  // live dests only
+  // The snapshot entry (and L2 facts) applied last: a snapshot carrying the
+  // same objects changed nothing here.
+  std::shared_ptr<const ServiceEntry> entry;
+  std::shared_ptr<const L2Map> l2;
   bool live = true;
   uint32_t refs = 0;
   unsigned prefix = 0;
@@ -407,10 +411,15 @@ uint64_t Engine::apply_snapshot() {
   m.table.set_timeouts(t);
 
   std::set<ServiceKey> seen;
-  for (const auto& [key, entry] : snap->plan.services) {
+  for (const auto& [key, entry_ptr] : snap->services) {
     seen.insert(key);
     Service* s = nullptr;
     auto it = m.by_key.find(key);
+    if (it != m.by_key.end()) {
+      const Service& same = *m.services[it->second];
+      if (same.entry == entry_ptr && same.l2 == snap->l2) continue;
+    }
+    const ServiceEntry& entry = *entry_ptr;
     const VirtualService& vs = entry.service;
     schedulers::SchedulerOptions so;
     so.flags = vs.scheduler_flags;
@@ -440,6 +449,8 @@ uint64_t Engine::apply_snapshot() {
     s->vs = vs;
     s->live = true;
     s->prefix = prefix_bits(vs);
+    s->entry = entry_ptr;
+    s->l2 = snap->l2;
 
     // Dests: removed, then added/updated.
     for (auto dit = s->dests.begin(); dit != s->dests.end();) {
@@ -470,9 +481,9 @@ uint64_t Engine::apply_snapshot() {
       d->addr = IpAddr::from(rs.address);
       d->port = rs.port;
       d->method = rs.method;
-      auto l2 = snap->l2.find(rs.address);
+      auto l2 = snap->l2->find(rs.address);
       d->l2_ok = false;
-      if (l2 != snap->l2.end()) {
+      if (l2 != snap->l2->end()) {
         const L2Info& li = l2->second;
         d->ifindex = li.ifindex;
         d->mac = li.mac;

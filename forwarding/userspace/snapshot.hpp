@@ -23,12 +23,26 @@ struct EngineLimits {
   bool operator==(const EngineLimits&) const = default;
 };
 
+using L2Map = std::map<Address, L2Info>;
+
 struct Snapshot {
   uint64_t version = 0;
-  ForwardingPlan plan;
+  // The table, one immutable entry per service. A commit shares the entries
+  // of the services it did not touch with the previous snapshot (the same
+  // objects), and the dataplane skips those: at 10,000 realservers a
+  // one-realserver change copies and re-applies one service, not the table.
+  std::map<ServiceKey, std::shared_ptr<const ServiceEntry>> services;
   Timeouts timeouts;
-  // Per realserver address (DR and TUN need it): interface, MAC, MTU, source.
-  std::map<Address, L2Info> l2;
+  // Per realserver address (DR and TUN need it): interface, MAC, MTU,
+  // source. Shared too; a new object whenever the facts change.
+  std::shared_ptr<const L2Map> l2 = std::make_shared<const L2Map>();
+
+  // Sets `services` from a whole plan (a fresh entry per service).
+  void set_plan(const ForwardingPlan& plan) {
+    services.clear();
+    for (const auto& [key, entry] : plan.services)
+      services.emplace(key, std::make_shared<const ServiceEntry>(entry));
+  }
 };
 
 // Single-producer (control) / single-consumer (dataplane) handoff.

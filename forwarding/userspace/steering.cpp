@@ -61,45 +61,46 @@ std::vector<std::string> steering_chain_names() {
 }
 
 std::string steering_sets(Family family, const std::vector<SteeringTarget>& targets) {
-  // Members, deduplicated and ordered so the text is stable (tests, diffs).
-  std::set<std::string> svc_gso, svc, vip, rs, rs_addr;
-  for (const auto& t : targets) {
-    const auto& s = t.service;
-    if (s.family != family || s.is_fwmark()) continue;
-    const std::string proto = proto_name(s.protocol);
-    vip.insert(s.address.to_string());
-    if (s.port != 0)
-      (t.nat_only ? svc_gso : svc)
-          .insert(fmt::format("{},{}:{}", s.address.to_string(), proto, s.port));
-    for (const auto& d : t.nat_dests) {
-      if (d.family() != family) continue;
-      rs_addr.insert(d.address.to_string());
-      if (d.port != 0) rs.insert(fmt::format("{},{}:{}", d.address.to_string(), proto, d.port));
-    }
-  }
+  SteeringMembers members;
+  for (const auto& t : targets)
+    members.add(t);
+  return steering_refill(family, members);
+}
+
+namespace {
+
+std::size_t maxelem_for(std::size_t members) {
+  std::size_t maxelem = 65536;
+  while (maxelem < members)
+    maxelem *= 2;
+  return maxelem;
+}
+
+}  // namespace
+
+std::string steering_refill(Family family, const SteeringMembers& members) {
   const SteeringSetNames n = steering_set_names(family);
   const std::string family_opt = family == Family::inet ? "inet" : "inet6";
   std::string out;
   // Each set is refilled as a fresh copy swapped in whole: a packet sees the
   // old members or the new ones, never an empty set in between.
-  auto one = [&](const std::string& name, const char* type, const std::set<std::string>& members) {
-    std::size_t maxelem = 65536;
-    while (maxelem < members.size())
-      maxelem *= 2;
+  auto one = [&](const std::string& name, const char* type, SteeringMembers::Set set) {
+    const auto& m = members.members(family, set);
+    const std::size_t maxelem = maxelem_for(m.size());
     const std::string tmp = name + "-NEW";
     out += fmt::format("create {} {} family {} maxelem {}\n", name, type, family_opt, maxelem);
     out += fmt::format("create {} {} family {} maxelem {}\n", tmp, type, family_opt, maxelem);
     out += fmt::format("flush {}\n", tmp);
-    for (const auto& m : members)
-      out += fmt::format("add {} {}\n", tmp, m);
+    for (const auto& [member, _] : m)
+      out += fmt::format("add {} {}\n", tmp, member);
     out += fmt::format("swap {} {}\n", tmp, name);
     out += fmt::format("destroy {}\n", tmp);
   };
-  one(n.services_gso, "hash:ip,port", svc_gso);
-  one(n.services, "hash:ip,port", svc);
-  one(n.vips, "hash:ip", vip);
-  one(n.nat_realservers, "hash:ip,port", rs);
-  one(n.nat_realserver_addresses, "hash:ip", rs_addr);
+  one(n.services_gso, "hash:ip,port", SteeringMembers::services_gso);
+  one(n.services, "hash:ip,port", SteeringMembers::services);
+  one(n.vips, "hash:ip", SteeringMembers::vips);
+  one(n.nat_realservers, "hash:ip,port", SteeringMembers::nat_realservers);
+  one(n.nat_realserver_addresses, "hash:ip", SteeringMembers::nat_realserver_addresses);
   return out;
 }
 
@@ -162,9 +163,15 @@ std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& t
 Steering::Steering(std::string iptables, std::string ip6tables, std::string ipset)
     : iptables_(std::move(iptables)), ip6tables_(std::move(ip6tables)), ipset_(std::move(ipset)) {}
 
+std::error_code Steering::run(const std::vector<std::string>& argv, const std::string& input,
+                              std::string& detail) {
+  ++commands_run_;
+  return util::run_command(argv, input, detail);
+}
+
 std::error_code Steering::run_restore(const std::string& command, const std::string& input,
                                       std::string& detail) {
-  return util::run_command({command + "-restore", "-w", "5", "--noflush"}, input, detail);
+  return run({command + "-restore", "-w", "5", "--noflush"}, input, detail);
 }
 
 std::error_code Steering::ensure_jumps(const std::string& command, std::string& detail) {
@@ -178,35 +185,90 @@ std::error_code Steering::ensure_jumps(const std::string& command, std::string& 
     std::vector<std::string> check = {command,  "-w",         "5",    "-t",      j.table,
                                       "-C",     "PREROUTING", "-m",   "comment", "--comment",
                                       kComment, "-j",         j.chain};
-    if (!util::run_command(check, "", ignored)) continue;
+    if (!run(check, "", ignored)) continue;
     check[5] = j.verb;
-    if (auto ec = util::run_command(check, "", detail)) return ec;
+    if (auto ec = run(check, "", detail)) return ec;
   }
+  return {};
+}
+
+std::error_code Steering::write_rules(Family family, const std::string& cmd,
+                                      const std::string& rules, std::string& detail) {
+  const std::size_t fi = family == Family::inet ? 0 : 1;
+  rules_[fi].clear();  // unknown until both steps succeed
+  if (auto ec = run_restore(cmd, rules, detail)) {
+    detail = fmt::format("{}-restore: {}", cmd, detail);
+    return ec;
+  }
+  if (auto ec = ensure_jumps(cmd, detail)) {
+    detail = fmt::format("{}: {}", cmd, detail);
+    return ec;
+  }
+  rules_[fi] = rules;
   return {};
 }
 
 std::error_code Steering::install(const std::vector<SteeringTarget>& targets, SteeringQueues queues,
                                   std::string& detail) {
+  installed_ = false;
+  members_.clear();
+  for (const auto& t : targets)
+    members_.add(t);
+  members_.take_changes();  // all of them go in by the refill below
   for (auto [family, cmd] : {std::pair{Family::inet, &iptables_}, {Family::inet6, &ip6tables_}}) {
+    const std::size_t fi = family == Family::inet ? 0 : 1;
     // The sets first: the rules refer to them by name.
-    if (auto ec = util::run_command({ipset_, "-exist", "restore"}, steering_sets(family, targets),
-                                    detail)) {
+    if (auto ec = run({ipset_, "-exist", "restore"}, steering_refill(family, members_), detail)) {
       detail = fmt::format("{} restore: {}", ipset_, detail);
       return ec;
     }
-    if (auto ec = run_restore(*cmd, steering_ruleset(family, targets, queues), detail)) {
-      detail = fmt::format("{}-restore: {}", *cmd, detail);
+    for (std::size_t s = 0; s < SteeringMembers::kSets; ++s)
+      maxelem_[fi][s] =
+          maxelem_for(members_.members(family, static_cast<SteeringMembers::Set>(s)).size());
+    if (auto ec = write_rules(family, *cmd, steering_ruleset(family, targets, queues), detail))
       return ec;
-    }
-    if (auto ec = ensure_jumps(*cmd, detail)) {
-      detail = fmt::format("{}: {}", *cmd, detail);
+  }
+  installed_ = true;
+  return {};
+}
+
+std::error_code Steering::update(const std::vector<SteeringTarget>& targets,
+                                 const std::vector<SteeringChange>& changes, SteeringQueues queues,
+                                 std::string& detail) {
+  if (!installed_) return install(targets, queues, detail);
+  for (const auto& c : changes) {
+    if (c.before) members_.remove(*c.before);
+    if (c.after) members_.add(*c.after);
+  }
+  // A set created for fewer members than it now needs refuses adds ("set is
+  // full"): refill, which sizes it again.
+  for (Family family : {Family::inet, Family::inet6}) {
+    const std::size_t fi = family == Family::inet ? 0 : 1;
+    for (std::size_t s = 0; s < SteeringMembers::kSets; ++s)
+      if (members_.members(family, static_cast<SteeringMembers::Set>(s)).size() > maxelem_[fi][s])
+        return install(targets, queues, detail);
+  }
+  installed_ = false;  // until every step below succeeded
+  if (const std::string lines = members_.take_changes(); !lines.empty()) {
+    if (auto ec = run({ipset_, "-exist", "restore"}, lines, detail)) {
+      detail = fmt::format("{} restore: {}", ipset_, detail);
       return ec;
     }
   }
+  for (auto [family, cmd] : {std::pair{Family::inet, &iptables_}, {Family::inet6, &ip6tables_}}) {
+    const std::size_t fi = family == Family::inet ? 0 : 1;
+    std::string rules = steering_ruleset(family, targets, queues);
+    if (rules == rules_[fi]) continue;
+    if (auto ec = write_rules(family, *cmd, rules, detail)) return ec;
+  }
+  installed_ = true;
   return {};
 }
 
 std::error_code Steering::remove(std::string& detail) {
+  installed_ = false;
+  members_.clear();
+  rules_ = {};
   std::error_code first;
   auto failed = [&](std::string what) {
     if (first) return;

@@ -283,5 +283,92 @@ TEST_F(ForwardingModuleTest, ServicesViewJoinsNamesAndCounters) {
   EXPECT_EQ((*web)["realservers"][0]["stats"]["inpkts"], 1000);
 }
 
+// A backend that is the only writer of its table, as the userspace engine:
+// it numbers its table's versions (table_generation).
+class OwnTableBackend : public FlakyBackend {
+ public:
+  using FlakyBackend::FlakyBackend;
+  std::error_code apply(const fwd::PlanOp& op) override {
+    auto ec = FlakyBackend::apply(op);
+    if (!ec) ++generation;
+    return ec;
+  }
+  std::optional<uint64_t> table_generation() const override { return generation; }
+  uint64_t generation = 0;
+};
+
+TEST_F(ForwardingModuleTest, AnUnchangedTableIsNotReadBack) {
+  OwnTableBackend* own = nullptr;
+  auto m = make(
+      [&](config::ForwardingBackend,
+          const config::Config&) -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
+        auto b = std::make_unique<OwnTableBackend>(initial_);
+        own = b.get();
+        fake_ = b.get();
+        return b;
+      });
+  const auto cfg = load(kBase);
+  m->start(cfg);
+  ASSERT_NE(own, nullptr);
+  const std::size_t reads = own->calls().read_back;
+  EXPECT_EQ(reads, 1u);  // the first reconcile reads the table
+  // A realserver goes down: one DelDest, from lvsd's own copy of the table.
+  m->set_plan_inputs(fwd::PlanInputs{[](const config::Service&, const config::RealServer& r) {
+                                       return r.address.to_string() == "192.0.2.22"
+                                                  ? std::nullopt
+                                                  : std::optional(r.weight);
+                                     },
+                                     {}});
+  const std::size_t applies = own->calls().apply;
+  m->reconcile("health");
+  EXPECT_EQ(own->calls().read_back, reads);
+  EXPECT_EQ(own->calls().apply - applies, 1u);
+  auto want = fwd::plan_from_config(cfg);
+  want.services.at(fwd::service_key(cfg.services[0]))
+      .dests.erase(fwd::DestKey{boost::asio::ip::make_address("192.0.2.22"), 80});
+  EXPECT_EQ(own->table(), want);
+  // Nothing changed since: nothing read, nothing applied.
+  m->reconcile("periodic");
+  EXPECT_EQ(own->calls().read_back, reads);
+  EXPECT_EQ(own->calls().apply - applies, 1u);
+  EXPECT_EQ(m->counters().drift_repairs, 0u);
+}
+
+TEST_F(ForwardingModuleTest, ATableChangedByAnotherWriterIsReadBackAndRepaired) {
+  OwnTableBackend* own = nullptr;
+  auto m = make(
+      [&](config::ForwardingBackend,
+          const config::Config&) -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
+        auto b = std::make_unique<OwnTableBackend>(initial_);
+        own = b.get();
+        fake_ = b.get();
+        return b;
+      });
+  const auto cfg = load(kBase);
+  m->start(cfg);
+  ASSERT_NE(own, nullptr);
+  // Someone else's op: the generation moves on.
+  const auto svc = fwd::service_key(cfg.services[0]);
+  ASSERT_FALSE(own->apply(fwd::DelDest{svc, own->table().services.at(svc).dests.begin()->first}));
+  const std::size_t reads = own->calls().read_back;
+  m->reconcile("periodic");
+  EXPECT_EQ(own->calls().read_back, reads + 1);
+  EXPECT_EQ(own->table(), fwd::plan_from_config(cfg));
+  EXPECT_EQ(m->counters().drift_repairs, 1u);
+  // A failed op leaves lvsd's copy as the backend's table: the next round
+  // retries it without reading back.
+  const fwd::PlanInputs heavier{[](const config::Service&, const config::RealServer& r) {
+                                  return std::optional(r.weight + 1);
+                                },
+                                {}};
+  own->fail_applies = 1;
+  m->set_plan_inputs(heavier);
+  m->reconcile("health");  // 3 EditDests, the first refused
+  EXPECT_EQ(m->counters().ops_failed, 1u);
+  m->reconcile("health");
+  EXPECT_EQ(own->calls().read_back, reads + 1);
+  EXPECT_EQ(own->table(), fwd::plan_from_config(cfg, heavier));
+}
+
 }  // namespace
 }  // namespace lvsd::modules

@@ -86,11 +86,12 @@ struct Rig {
     vs.key = key;
     vs.scheduler = "rr";
     vs.persistence = persistence;
-    auto& e = s->plan.put(vs);
-    (void)e;
+    ForwardingPlan plan;
+    plan.put(vs);
     for (const auto& d : dests)
-      s->plan.put(key, d);
-    s->l2 = std::move(l2);
+      plan.put(key, d);
+    s->set_plan(plan);
+    s->l2 = std::make_shared<const L2Map>(std::move(l2));
     slot.publish(s);
     engine.apply_snapshot();
   }
@@ -229,6 +230,57 @@ TEST(UserspaceEngine, DirectRoutingWithoutAMacDropsAndCounts) {
   EXPECT_EQ(r.engine.counters().l2_unresolved.load(), 1u);
 }
 
+// Snapshots share the entries of services a commit did not touch; the
+// engine skips those, but not when the L2 facts changed under them.
+TEST(UserspaceEngine, SharedEntriesAreSkippedUnlessTheL2FactsChanged) {
+  Rig r;
+  VirtualService vs;
+  vs.key = r.key;
+  vs.scheduler = "rr";
+  ForwardingPlan plan;
+  plan.put(vs);
+  plan.put(r.key, rs("192.0.2.21", 80, Method::dr));
+  auto first = std::make_shared<Snapshot>();
+  first->set_plan(plan);
+  r.slot.publish(first);
+  r.engine.apply_snapshot();
+  auto syn = tcp_packet("192.0.2.100", 4002, "192.0.2.200", 80, kSyn);
+  EXPECT_EQ(r.run(syn).tx, TxKind::none);  // no MAC yet: dropped
+  EXPECT_EQ(r.engine.counters().l2_unresolved.load(), 1u);
+
+  // The resolver found the MAC: same service entry object, new L2 facts.
+  L2Info l2;
+  l2.route_ok = l2.onlink = l2.mac_ok = true;
+  l2.ifindex = 7;
+  l2.mac = {0x02, 0, 0, 0, 0, 0x21};
+  auto second = std::make_shared<Snapshot>(*first);
+  second->l2 = std::make_shared<const L2Map>(L2Map{{make_address("192.0.2.21"), l2}});
+  ASSERT_EQ(second->services.at(r.key), first->services.at(r.key));
+  r.slot.publish(second);
+  r.engine.apply_snapshot();
+  auto again = tcp_packet("192.0.2.100", 4003, "192.0.2.200", 80, kSyn);
+  Decision d = r.run(again);
+  EXPECT_EQ(d.tx, TxKind::l2);
+  EXPECT_EQ(d.mac, l2.mac);
+
+  // A second service added next to the shared first one: both forward.
+  VirtualService other = vs;
+  other.key = ServiceKey::inet(Protocol::tcp, make_address("192.0.2.200"), 8080);
+  ForwardingPlan more;
+  more.put(other);
+  more.put(other.key, rs("192.0.2.22", 8080));
+  auto third = std::make_shared<Snapshot>(*second);
+  third->services.emplace(other.key,
+                          std::make_shared<const ServiceEntry>(more.services.at(other.key)));
+  r.slot.publish(third);
+  r.engine.apply_snapshot();
+  auto to_other = tcp_packet("192.0.2.100", 4004, "192.0.2.200", 8080, kSyn);
+  r.run(to_other);
+  EXPECT_EQ(dst_of(to_other), "192.0.2.22:8080");
+  auto to_first = tcp_packet("192.0.2.100", 4005, "192.0.2.200", 80, kSyn);
+  EXPECT_EQ(r.run(to_first).tx, TxKind::l2);
+}
+
 TEST(UserspaceEngine, TunnelEncapsulatesOrAnswersFragmentationNeeded) {
   Rig r;
   L2Info l2;
@@ -264,8 +316,10 @@ TEST(UserspaceEngine, TableLimitDropsAndCounts) {
   VirtualService vs;
   vs.key = ServiceKey::inet(Protocol::tcp, make_address("192.0.2.200"), 80);
   vs.scheduler = "rr";
-  s->plan.put(vs);
-  s->plan.put(vs.key, rs("192.0.2.21"));
+  ForwardingPlan plan;
+  plan.put(vs);
+  plan.put(vs.key, rs("192.0.2.21"));
+  s->set_plan(plan);
   slot.publish(s);
   engine.apply_snapshot();
   for (uint16_t port = 100; port < 200; ++port) {

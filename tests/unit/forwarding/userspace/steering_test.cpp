@@ -1,6 +1,13 @@
 #include "forwarding/userspace/steering.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -155,6 +162,128 @@ TEST(UserspaceSteering, EmptyTargetsStillDeclareChainsAndSets) {
   const std::string s = steering_sets(Family::inet, {});
   EXPECT_NE(s.find("create LVSD-SVC4 hash:ip,port"), std::string::npos) << s;
   EXPECT_EQ(s.find("add "), std::string::npos) << s;
+}
+
+// Steering against recording stand-ins for ipset, iptables(-restore) and
+// ip6tables(-restore): each call appends "CMD name args" and, for the
+// restore commands, their input to a log; a file `fail` makes them fail.
+class SteeringCommands : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lvsd-steering-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    for (const char* name : {"ipset", "ipt", "ipt-restore", "ip6t", "ip6t-restore"}) {
+      const std::string path = dir_ + "/" + name;
+      std::ofstream f(path);
+      f << "#!/bin/sh\n"
+        << "echo \"CMD $(basename \"$0\") $*\" >> " << dir_ << "/log\n"
+        << "case \"$0 $*\" in *restore*) cat >> " << dir_ << "/log;; esac\n"
+        << "[ -e " << dir_ << "/fail ] && exit 1\n"
+        << "exit 0\n";
+      f.close();
+      chmod(path.c_str(), 0755);
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  Steering make() { return Steering(dir_ + "/ipt", dir_ + "/ip6t", dir_ + "/ipset"); }
+  // The log since the last call.
+  std::string take_log() {
+    std::ifstream f(dir_ + "/log");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::filesystem::remove(dir_ + "/log");
+    return ss.str();
+  }
+  void set_failing(bool fail) {
+    if (fail)
+      std::ofstream(dir_ + "/fail") << "";
+    else
+      std::filesystem::remove(dir_ + "/fail");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(SteeringCommands, FirstUpdateIsAFullInstall) {
+  Steering st = make();
+  std::string detail;
+  const std::vector<SteeringTarget> targets = {nat_web()};
+  ASSERT_FALSE(st.update(targets, {}, {100, 1}, detail)) << detail;
+  EXPECT_TRUE(st.installed());
+  const std::string log = take_log();
+  // Both families: sets refilled and swapped in, rules written, jumps checked.
+  EXPECT_NE(log.find("add LVSD-RS4-NEW 192.0.2.21,tcp:8080\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("swap LVSD-RS4-NEW LVSD-RS4\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("CMD ipt-restore -w 5 --noflush"), std::string::npos) << log;
+  EXPECT_NE(log.find("CMD ip6t-restore -w 5 --noflush"), std::string::npos) << log;
+  EXPECT_NE(log.find("CMD ipt -w 5 -t raw -C PREROUTING"), std::string::npos) << log;
+}
+
+TEST_F(SteeringCommands, OneRealserverGoneIsItsDelsAndNoRules) {
+  Steering st = make();
+  std::string detail;
+  const SteeringTarget before = nat_web();
+  ASSERT_FALSE(st.update({before}, {}, {100, 1}, detail)) << detail;
+  take_log();
+  SteeringTarget after = before;
+  after.nat_dests.pop_back();
+  const uint64_t runs = st.commands_run();
+  ASSERT_FALSE(st.update({after}, {SteeringChange{before, after}}, {100, 1}, detail)) << detail;
+  EXPECT_EQ(st.commands_run() - runs, 1u);  // one ipset, no iptables
+  // Its RS:port, and its address (no other realserver on it).
+  EXPECT_EQ(take_log(),
+            "CMD ipset -exist restore\ndel LVSD-RS4 192.0.2.22,tcp:8080\n"
+            "del LVSD-RSADDR4 192.0.2.22\n");
+}
+
+TEST_F(SteeringCommands, NoMemberChangeRunsNothing) {
+  Steering st = make();
+  std::string detail;
+  const SteeringTarget t = nat_web();
+  ASSERT_FALSE(st.update({t}, {}, {100, 1}, detail)) << detail;
+  const uint64_t runs = st.commands_run();
+  // A weight change: the backend finds the same target (no change at all);
+  // a target handed in unchanged changes no member either.
+  ASSERT_FALSE(st.update({t}, {SteeringChange{t, t}}, {100, 1}, detail)) << detail;
+  EXPECT_EQ(st.commands_run(), runs);
+}
+
+TEST_F(SteeringCommands, RulesAreRewrittenWhenTheirTextChanges) {
+  Steering st = make();
+  std::string detail;
+  const SteeringTarget web = nat_web();
+  ASSERT_FALSE(st.update({web}, {}, {100, 1}, detail)) << detail;
+  take_log();
+  const SteeringTarget mark{ServiceKey::mark(7), {}};
+  // Ordered by service key: address services before fwmark ones.
+  ASSERT_FALSE(st.update({web, mark}, {SteeringChange{std::nullopt, mark}}, {100, 1}, detail))
+      << detail;
+  const std::string log = take_log();
+  EXPECT_EQ(log.find("CMD ipset"), std::string::npos) << log;  // no member
+  EXPECT_NE(log.find("-A LVSD-MARK -m mark --mark 0x7"), std::string::npos) << log;
+  EXPECT_EQ(log.find("CMD ip6t-restore"), std::string::npos) << log;  // v6 text unchanged
+}
+
+TEST_F(SteeringCommands, AfterAFailureTheNextUpdateRefillsEverything) {
+  Steering st = make();
+  std::string detail;
+  const SteeringTarget before = nat_web();
+  ASSERT_FALSE(st.update({before}, {}, {100, 1}, detail)) << detail;
+  SteeringTarget after = before;
+  after.nat_dests.pop_back();
+  set_failing(true);
+  EXPECT_TRUE(st.update({after}, {SteeringChange{before, after}}, {100, 1}, detail));
+  EXPECT_FALSE(st.installed());
+  set_failing(false);
+  take_log();
+  // The kernel's state is unknown: the sets are refilled from the targets.
+  ASSERT_FALSE(st.update({after}, {}, {100, 1}, detail)) << detail;
+  EXPECT_TRUE(st.installed());
+  const std::string log = take_log();
+  EXPECT_NE(log.find("swap LVSD-RS4-NEW LVSD-RS4\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("add LVSD-RS4-NEW 192.0.2.21,tcp:8080\n"), std::string::npos) << log;
+  EXPECT_EQ(log.find("192.0.2.22"), std::string::npos) << log;
 }
 
 }  // namespace
