@@ -127,6 +127,11 @@ std::string steering_ruleset(Family family, const std::vector<SteeringTarget>& t
   raw += fmt::format("-A {} -j CT --notrack\n-A {} {}\n", kQueueGsoChain, kQueueGsoChain, nat_q);
   raw += fmt::format("-A {} -j CT --notrack\n-A {} {}\n", kQueueChain, kQueueChain, plain_q);
   const std::string nonlocal = "-m addrtype ! --dst-type LOCAL";
+  // Loopback first, and out: what arrives on lo was sent by this host to
+  // itself, which the engine does not balance (docs/userspace.md: no OUTPUT
+  // traffic), so its packets (lvsd's own health checks of local
+  // realservers, local clients) skip the set lookups below.
+  raw += fmt::format("-A {} -i lo -j RETURN\n", kPreChain);
   raw += fmt::format("-A {} -m set --match-set {} dst,dst -j {}\n", kPreChain, n.services_gso,
                      kQueueGsoChain);
   raw += fmt::format("-A {} -m set --match-set {} dst,dst -j {}\n", kPreChain, n.services,

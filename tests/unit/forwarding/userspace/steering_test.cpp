@@ -39,6 +39,14 @@ TEST(UserspaceSteering, QueueChainsUntrackThenQueue) {
       << r;
 }
 
+TEST(UserspaceSteering, LoopbackLeavesBeforeAnySetLookup) {
+  const std::string r = steering_ruleset(Family::inet, {nat_web()}, {100, 1});
+  const auto lo = r.find("-A LVSD-PRE -i lo -j RETURN\n");
+  ASSERT_NE(lo, std::string::npos) << r;
+  EXPECT_LT(lo, r.find("-A LVSD-PRE -m set")) << r;
+  EXPECT_LT(lo, r.find("-A LVSD-PRE -p icmp")) << r;
+}
+
 TEST(UserspaceSteering, ServicesAndRepliesAreMatchedBySets) {
   const std::string r = steering_ruleset(Family::inet, {nat_web()}, {100, 1});
   EXPECT_NE(r.find("-A LVSD-PRE -m set --match-set LVSD-SVC4-GSO dst,dst -j LVSD-Q-GSO\n"),
