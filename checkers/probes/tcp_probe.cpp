@@ -120,6 +120,12 @@ class TcpAttempt : public std::enable_shared_from_this<TcpAttempt> {
   void close() {
     boost::system::error_code ignored;
     timer_.cancel();
+    // A connect-only check closes with a reset (SO_LINGER 0), as HAProxy's
+    // do: nothing was said, and a FIN would leave this side in TIME_WAIT for
+    // a minute per check. A check that talks (send/expect) closes politely:
+    // banner services log resets as errors.
+    if (check_.send.empty() && !expect_ && socket_.is_open())
+      socket_.set_option(asio::socket_base::linger(true, 0), ignored);
     socket_.close(ignored);
   }
 

@@ -5,6 +5,7 @@
 
 #include "checkers/probes/curl_multi_asio.hpp"
 #include "checkers/probes/probes.hpp"
+#include "unit/checkers/support/close_watch.hpp"
 #include "unit/checkers/support/io_wait.hpp"
 #include "unit/checkers/support/nginx.hpp"
 #include "unit/checkers/support/scripted_server.hpp"
@@ -358,6 +359,17 @@ TEST(HttpProbe, SeeOtherTurnsPostIntoGetAndAnotherHostGetsNoCredentials) {
             std::string::npos)
       << reqs[2];
   EXPECT_EQ(reqs[2].find("Authorization"), std::string::npos) << reqs[2];
+}
+
+TEST(HttpProbe, ClosesWithAResetOnceTheAnswerIsIn) {
+  // The server answers with a Content-Length and keeps the connection: the
+  // probe has all it needs and closes with a reset, leaving no TIME_WAIT.
+  boost::asio::io_context io;
+  test::CloseWatch server(io, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  auto r = probe_once(io, http_check(), server.port());
+  EXPECT_TRUE(r.ok) << r.reason;
+  ASSERT_TRUE(test::run_until(io, [&] { return server.closed().has_value(); }));
+  EXPECT_EQ(*server.closed(), boost::asio::error::connection_reset);
 }
 
 TEST(HttpProbe, ManyConcurrentProbes) {

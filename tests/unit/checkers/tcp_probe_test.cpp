@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "checkers/probes/probes.hpp"
+#include "unit/checkers/support/close_watch.hpp"
 #include "unit/checkers/support/io_wait.hpp"
 #include "unit/checkers/support/scripted_server.hpp"
 
@@ -37,6 +38,27 @@ TEST(TcpProbe, ConnectSucceeds) {
   EXPECT_TRUE(r->ok) << r->reason;
   EXPECT_EQ(r->reason, "connected");
   EXPECT_GT(r->latency.count(), 0);
+}
+
+TEST(TcpProbe, ConnectOnlyClosesWithAResetATalkingCheckPolitely) {
+  boost::asio::io_context io;
+  test::CloseWatch quiet(io, "");
+  auto probe = make_tcp_probe(io, tcp_check(), {kLocal, quiet.port()});
+  auto r = run_probe(io, *probe, 2s);
+  ASSERT_TRUE(r && r->ok);
+  ASSERT_TRUE(test::run_until(io, [&] { return quiet.closed().has_value(); }));
+  EXPECT_EQ(*quiet.closed(), boost::asio::error::connection_reset);
+
+  test::CloseWatch banner(io, "+PONG\r\n", "\n");
+  auto c = tcp_check();
+  c.send = "PING\r\n";
+  c.expect = "PONG";
+  auto talking = make_tcp_probe(io, c, {kLocal, banner.port()});
+  auto r2 = run_probe(io, *talking, 2s);
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->ok) << r2->reason;
+  ASSERT_TRUE(test::run_until(io, [&] { return banner.closed().has_value(); }));
+  EXPECT_EQ(*banner.closed(), boost::asio::error::eof);
 }
 
 TEST(TcpProbe, ConnectionRefused) {
