@@ -15,6 +15,8 @@
 // 303 turns the method into GET, as does 301/302 after a POST (RFC 9110
 // §15.4). A redirect to another scheme (https://...) is not followed: an http
 // check does not speak TLS (the reason says so; use type https).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <strings.h>
 
@@ -280,6 +282,12 @@ class HttpAttempt final : public probe_io::ProbeAttempt {
     if (auto err = probe_io::prepare_socket(socket_.native_handle(), *check_, target_.address);
         !err.empty())
       return post_fail(err);
+    // The request goes out as soon as the connection is up: delay the
+    // handshake's last ACK so it rides on the request (one packet less per
+    // check; HAProxy's checks do the same). Best effort.
+    const int no_quickack = 0;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &no_quickack,
+                 sizeof no_quickack);
     out_ = method_ + ' ' + at_.path + " HTTP/1.1\r\n";
     if (at_.host == request_->target.host) {
       out_ += request_->host_header;
