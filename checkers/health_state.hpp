@@ -31,11 +31,20 @@
 //    first evaluation uses quorum.weight alone.
 //  - Sorry mode = quorum down and a sorry server configured: the plan holds
 //    the sorry server alone, switched in one plan update.
+//
+// Lookups: the string API takes Service::key() / RealServer::key() (what
+// checker users and operators name). The config-object API (weight,
+// sorry_mode, service, realserver) is what the plan asks once per realserver
+// on every reconcile: it finds the state by the fields key() formats, hashed
+// as binary, and with the positions in the config (service i, realserver j)
+// straight from a vector, the position checked against those fields. At
+// 10,000 realservers formatting two keys per call was most of a reconcile.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/config/config.hpp"
@@ -111,31 +120,93 @@ class HealthState {
                                                const std::string& realserver,
                                                std::optional<uint32_t> weight, TimePoint now);
 
-  // forwarding::PlanInputs answers.
+  // forwarding::PlanInputs answers. A service or realserver not in the
+  // configured config (e.g. the caller holds a newer one) gets its configured
+  // weight and no sorry mode.
   std::optional<uint32_t> weight(const config::Service& s, const config::RealServer& rs,
                                  TimePoint now) const;
   bool sorry_mode(const config::Service& s) const;
+  // The same, for s = cfg.services[service_index] and rs =
+  // s.realservers[rs_index] of the config passed to configure(): O(1) without
+  // hashing. The positions are a hint, checked against s's and rs's keys;
+  // a stale one (another config) falls back to the lookup above.
+  std::optional<uint32_t> weight(std::size_t service_index, std::size_t rs_index,
+                                 const config::Service& s, const config::RealServer& rs,
+                                 TimePoint now) const;
+  // weight(service_index, j, s, s.realservers[j], now) into out[j] for
+  // every j (out resized to s.realservers.size()): the service found once
+  // (forwarding::PlanInputs::service_weights).
+  void weights(std::size_t service_index, const config::Service& s, TimePoint now,
+               std::vector<std::optional<uint32_t>>& out) const;
 
   // When the next slow-start weight step is due (the caller re-plans then).
   std::optional<TimePoint> next_change(TimePoint now) const;
 
+  // nullptr when unknown. Pointers stay valid until the next configure().
   const RsStatus* realserver(const std::string& service, const std::string& realserver) const;
   const ServiceStatus* service(const std::string& service) const;
+  const RsStatus* realserver(const config::Service& s, const config::RealServer& rs) const;
+  const ServiceStatus* service(const config::Service& s) const;
+  // Positional, as weight() above.
+  const RsStatus* realserver(std::size_t service_index, std::size_t rs_index,
+                             const config::Service& s, const config::RealServer& rs) const;
+  const ServiceStatus* service(std::size_t service_index, const config::Service& s) const;
 
  private:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  // What Service::key() / RealServer::key() format, unformatted: equal ids
+  // <=> equal keys.
+  struct SvcId {
+    uint32_t fwmark = 0;
+    config::Family family = config::Family::inet;  // fwmark services only
+    config::Protocol protocol = config::Protocol::tcp;
+    std::optional<config::Address> address;
+    uint16_t port = 0;
+    bool operator==(const SvcId&) const = default;
+  };
+  struct RsId {
+    config::Address address;
+    uint16_t port = 0;
+    bool operator==(const RsId&) const = default;
+  };
+  static SvcId id_of(const config::Service& s);
+  static RsId id_of(const config::RealServer& rs) { return {rs.address, rs.port}; }
+  struct IdHash {
+    std::size_t operator()(const SvcId& id) const;
+    std::size_t operator()(const RsId& id) const;
+  };
+
   struct Svc {
     config::Service cfg;
     ServiceStatus status;
     bool evaluated = false;
-    std::map<std::string, RsStatus> rs;  // by RealServer::key()
+    // The state of each distinct enabled realserver, in config order.
+    std::vector<RsStatus> rs;
+    // Per cfg.realservers[j]: its index in rs, npos when disabled.
+    std::vector<std::size_t> slot;
+    std::unordered_map<std::string, std::size_t> by_key;  // RealServer::key() -> rs
+    std::unordered_map<RsId, std::size_t, IdHash> by_id;  // -> rs
   };
   uint32_t base_weight(const Svc& svc, const config::RealServer& rs, const RsStatus& st) const;
   // Recomputes st.state from healthy/admin; true when it changed.
   static bool update_state(RsStatus& st, TimePoint now);
   std::vector<HealthEvent> evaluate_quorum(Svc& svc, TimePoint now);
-  const config::RealServer* find_rs(const Svc& svc, const std::string& key) const;
+  std::optional<uint32_t> weight_of(const Svc* svc, const RsStatus* st, const config::Service& s,
+                                    const config::RealServer& rs, TimePoint now) const;
 
-  std::map<std::string, Svc> services_;  // by Service::key()
+  // Lookups (nullptr: unknown).
+  Svc* find(const std::string& service);
+  const Svc* find(const config::Service& s) const;
+  const Svc* find(std::size_t service_index, const config::Service& s) const;
+  static RsStatus* find(Svc& svc, const std::string& realserver);
+  static const RsStatus* find(const Svc& svc, const config::RealServer& rs);
+  static const RsStatus* find(const Svc& svc, std::size_t rs_index, const config::RealServer& rs);
+
+  // The distinct services of the config, in config order (the first of
+  // duplicates: the loader rejects them, a hand-made config may not).
+  std::vector<Svc> services_;
+  std::unordered_map<std::string, std::size_t> by_key_;  // Service::key() -> services_
+  std::unordered_map<SvcId, std::size_t, IdHash> by_id_;
 };
 
 }  // namespace lvsd::checkers

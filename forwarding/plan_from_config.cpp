@@ -125,18 +125,27 @@ Timeouts timeouts_from_config(const config::Forwarding& f) {
 
 ForwardingPlan plan_from_config(const config::Config& config, const PlanInputs& inputs) {
   ForwardingPlan plan;
-  for (const auto& s : config.services) {
+  std::vector<std::optional<uint32_t>> weights;
+  for (std::size_t i = 0; i < config.services.size(); ++i) {
+    const config::Service& s = config.services[i];
     ServiceEntry& entry = plan.put(virtual_service(s));
     if (s.sorry_server && inputs.sorry_mode && inputs.sorry_mode(s)) {
       RealServer d = sorry_real_server(s, *s.sorry_server);
       entry.dests.emplace(d.key(), d);
       continue;
     }
-    for (const auto& rs : s.realservers) {
+    if (inputs.service_weights) {
+      weights.assign(s.realservers.size(), std::nullopt);
+      inputs.service_weights(i, s, weights);
+      weights.resize(s.realservers.size());
+    }
+    for (std::size_t j = 0; j < s.realservers.size(); ++j) {
+      const config::RealServer& rs = s.realservers[j];
       if (!rs.enabled) continue;
       RealServer d = real_server(s, rs);
-      if (inputs.weight) {
-        std::optional<uint32_t> w = inputs.weight(s, rs);
+      if (inputs.service_weights || inputs.weight) {
+        const std::optional<uint32_t> w =
+            inputs.service_weights ? weights[j] : inputs.weight(s, rs);
         if (!w) continue;
         d.weight = *w;
       }

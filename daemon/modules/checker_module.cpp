@@ -116,11 +116,20 @@ std::string CheckerModule::fingerprint(const chk::ProbeTarget& t, const config::
 void CheckerModule::start(const config::Config& cfg) {
   cfg_ = cfg;
   handle(health_.configure(cfg, clock_.now()));
-  forwarding_.set_plan_inputs(
-      forwarding::PlanInputs{[this](const config::Service& s, const config::RealServer& r) {
-                               return health_.weight(s, r, clock_.now());
-                             },
-                             [this](const config::Service& s) { return health_.sorry_mode(s); }});
+  forwarding::PlanInputs inputs;
+  inputs.weight = [this](const config::Service& s, const config::RealServer& r) {
+    return health_.weight(s, r, clock_.now());
+  };
+  inputs.sorry_mode = [this](const config::Service& s) { return health_.sorry_mode(s); };
+  // The plan asks per service with its position in the forwarding module's
+  // config, the same config as ours after a reload: HealthState answers from
+  // its vectors (a position that does not match falls back to a lookup), and
+  // the clock is read once per service, not per realserver.
+  inputs.service_weights = [this](std::size_t i, const config::Service& s,
+                                  std::vector<std::optional<uint32_t>>& out) {
+    health_.weights(i, s, clock_.now(), out);
+  };
+  forwarding_.set_plan_inputs(std::move(inputs));
   forwarding_.set_health_provider(
       [this](const std::string& svc, const std::string& rs) { return rs_health(svc, rs); });
   build(cfg);
@@ -517,13 +526,17 @@ json CheckerModule::snapshot() const {
     checks.push_back(std::move(c));
   }
   json services = json::array();
-  for (const auto& s : cfg_.services) {
-    if (const auto* st = health_.service(s.key())) {
+  // cfg_ is the config HealthState was configured with: positions find the
+  // state without formatting and hashing keys (10,000 realservers).
+  for (std::size_t i = 0; i < cfg_.services.size(); ++i) {
+    const config::Service& s = cfg_.services[i];
+    if (const auto* st = health_.service(i, s)) {
       // Every realserver with its effective state, what its checks say and
       // the operator's runtime settings.
       json rss = json::array();
-      for (const auto& r : s.realservers) {
-        const auto* rst = health_.realserver(s.key(), r.key());
+      for (std::size_t j = 0; j < s.realservers.size(); ++j) {
+        const config::RealServer& r = s.realservers[j];
+        const auto* rst = health_.realserver(i, j, s, r);
         if (!rst) continue;
         rss.push_back({{"realserver", r.key()},
                        {"state", std::string(chk::to_string(rst->state))},
@@ -531,7 +544,7 @@ json CheckerModule::snapshot() const {
                        {"checked", rst->checked},
                        {"admin", std::string(chk::to_string(rst->admin))},
                        {"weight_override", opt_json(rst->weight_override)},
-                       {"weight", opt_json(health_.weight(s, r, now))}});
+                       {"weight", opt_json(health_.weight(i, j, s, r, now))}});
       }
       json svc = {{"service", s.key()},
                   {"name", s.name},

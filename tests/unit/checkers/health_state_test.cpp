@@ -403,5 +403,215 @@ TEST(HealthState, ReloadRemovingTheCheckOfARealserverInMaintKeepsMaint) {
   EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80")->state, RsState::up);
 }
 
+// The config-object and positional lookups find the same state as the keys.
+TEST(HealthState, ObjectAndPositionalLookupsMatchTheKeys) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  h.set_health(kWeb, "192.0.2.21:80", false, "refused", t0 + 1s);
+  h.set_admin(kWeb, "192.0.2.22:80", AdminState::drain, t0 + 1s);
+  h.set_weight_override(kWeb, "192.0.2.23:80", 7, t0 + 1s);
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < cfg.services.size(); ++i) {
+    const auto& s = cfg.services[i];
+    ASSERT_NE(h.service(s.key()), nullptr);
+    EXPECT_EQ(h.service(s), h.service(s.key()));
+    EXPECT_EQ(h.service(i, s), h.service(s.key()));
+    std::vector<std::optional<uint32_t>> out;
+    h.weights(i, s, t0 + 2s, out);
+    ASSERT_EQ(out.size(), s.realservers.size());
+    for (std::size_t j = 0; j < s.realservers.size(); ++j) {
+      const auto& r = s.realservers[j];
+      const RsStatus* st = h.realserver(s.key(), r.key());
+      ASSERT_NE(st, nullptr);
+      EXPECT_EQ(h.realserver(s, r), st);
+      EXPECT_EQ(h.realserver(i, j, s, r), st);
+      EXPECT_EQ(h.weight(i, j, s, r, t0 + 2s), h.weight(s, r, t0 + 2s));
+      EXPECT_EQ(out[j], h.weight(s, r, t0 + 2s));
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 5u);
+  const auto& web = cfg.services[0];
+  EXPECT_EQ(h.weight(0, 0, web, web.realservers[0], t0 + 2s), std::nullopt);  // down
+  EXPECT_EQ(h.weight(0, 1, web, web.realservers[1], t0 + 2s), 0u);            // draining
+  EXPECT_EQ(h.weight(0, 2, web, web.realservers[2], t0 + 2s), 7u);            // override
+  EXPECT_EQ(h.realserver(0, 0, web, web.realservers[0])->reason, "refused");
+}
+
+// Positions are hints: a wrong one (another config's) falls back to the
+// lookup by identity; unknown services and realservers get their configured
+// weight, disabled ones have no state.
+TEST(HealthState, StalePositionsFallBackAndUnknownsGetTheConfiguredWeight) {
+  HealthState h;
+  const auto cfg = load(kFarm);
+  h.configure(cfg, t0);
+  h.set_health("tcp 192.0.2.202:80", "192.0.2.21:80", true, "ok", t0 + 1s);  // alpha up
+  h.set_health(kWeb, "192.0.2.22:80", false, "refused", t0 + 1s);
+  const auto& web = cfg.services[0];
+  const auto& alpha = cfg.services[2];
+  // alpha asked at web's position, web's rs 2 at rs 0's position.
+  EXPECT_EQ(h.realserver(0, 0, alpha, alpha.realservers[0]),
+            h.realserver("tcp 192.0.2.202:80", "192.0.2.21:80"));
+  EXPECT_EQ(h.weight(0, 0, alpha, alpha.realservers[0], t0 + 1s), 1u);
+  EXPECT_EQ(h.weight(0, 0, web, web.realservers[1], t0 + 1s), std::nullopt);
+  EXPECT_EQ(h.weight(7, 9, web, web.realservers[1], t0 + 1s), std::nullopt);
+  EXPECT_EQ(h.service(9, web), h.service(kWeb));
+
+  config::Service other = web;
+  other.port = 8080;
+  other.inhibit_on_failure = true;
+  EXPECT_EQ(h.service(other), nullptr);
+  EXPECT_EQ(h.service(0, other), nullptr);
+  EXPECT_EQ(h.realserver(0, 1, other, other.realservers[1]), nullptr);
+  EXPECT_EQ(h.weight(0, 1, other, other.realservers[1], t0 + 1s), 2u);  // configured
+  EXPECT_FALSE(h.sorry_mode(other));
+  config::RealServer stranger = web.realservers[1];
+  stranger.port = 81;
+  EXPECT_EQ(h.realserver(0, 1, web, stranger), nullptr);
+  EXPECT_EQ(h.weight(0, 1, web, stranger, t0 + 1s), 2u);
+
+  // A disabled realserver: no state, its configured weight (the plan never
+  // asks for it).
+  std::string next = kFarm;
+  next.replace(next.find("{address: 192.0.2.23, weight: 2}"),
+               std::string("{address: 192.0.2.23, weight: 2}").size(),
+               "{address: 192.0.2.23, weight: 2, enabled: false}");
+  const auto cfg2 = load(next);
+  h.configure(cfg2, t0 + 2s);
+  const auto& web2 = cfg2.services[0];
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.23:80"), nullptr);
+  EXPECT_EQ(h.realserver(0, 2, web2, web2.realservers[2]), nullptr);
+  EXPECT_EQ(h.realserver(web2, web2.realservers[2]), nullptr);
+  EXPECT_EQ(h.weight(0, 2, web2, web2.realservers[2], t0 + 2s), 2u);
+  std::vector<std::optional<uint32_t>> out{5, 5, 5, 5, 5};
+  h.weights(0, web2, t0 + 2s, out);
+  EXPECT_EQ(out, (std::vector<std::optional<uint32_t>>{2u, std::nullopt, 2u}));
+  EXPECT_EQ(h.service(kWeb)->healthy_weight, 2u);
+}
+
+// The index is rebuilt on every reload: services and realservers removed,
+// added and moved keep (or get) the right state at their new positions, and
+// the old config's objects still find what stayed.
+TEST(HealthState, IndexFollowsAReloadThatRemovesAndAddsRealserversAndServices) {
+  HealthState h;
+  const auto cfg1 = load(kFarm);
+  h.configure(cfg1, t0);
+  h.set_health(kWeb, "192.0.2.22:80", false, "refused", t0 + 1s);
+  h.set_admin(kWeb, "192.0.2.23:80", AdminState::drain, t0 + 1s);
+  h.set_admin("tcp 192.0.2.201:80", "192.0.2.21:80", AdminState::maint, t0 + 1s);
+  // Reload: a new service first, nocheck removed, web loses .21 and gets .25
+  // between .22 and .23.
+  const auto cfg2 = load(R"(
+checks:
+  - {name: h, type: http, path: /healthz}
+  - {name: a, type: tcp, alpha: true}
+services:
+  - name: mail
+    address: 192.0.2.210
+    port: 25
+    realservers:
+      - {address: 192.0.2.31}
+  - name: web
+    address: 192.0.2.200
+    port: 80
+    check: h
+    quorum: {weight: 4, hysteresis: 1}
+    sorry_server: {address: 192.0.2.99}
+    realservers:
+      - {address: 192.0.2.22, weight: 2}
+      - {address: 192.0.2.25, weight: 3}
+      - {address: 192.0.2.23, weight: 2}
+  - name: alpha
+    address: 192.0.2.202
+    port: 80
+    check: a
+    realservers:
+      - {address: 192.0.2.21}
+)");
+  h.configure(cfg2, t0 + 5s);
+  const auto& mail = cfg2.services[0];
+  const auto& web = cfg2.services[1];
+  const auto& alpha = cfg2.services[2];
+  EXPECT_EQ(h.realserver(0, 0, mail, mail.realservers[0])->state, RsState::up);
+  EXPECT_EQ(h.weight(0, 0, mail, mail.realservers[0], t0 + 5s), 1u);
+  EXPECT_EQ(h.realserver(1, 0, web, web.realservers[0])->state, RsState::down);
+  EXPECT_EQ(h.realserver(1, 0, web, web.realservers[0])->since, t0 + 1s);
+  EXPECT_EQ(h.realserver(1, 1, web, web.realservers[1])->state, RsState::up);
+  EXPECT_EQ(h.realserver(1, 1, web, web.realservers[1])->since, t0 + 5s);
+  EXPECT_EQ(h.realserver(1, 2, web, web.realservers[2])->state, RsState::draining);
+  EXPECT_EQ(h.realserver(2, 0, alpha, alpha.realservers[0])->state, RsState::down);
+  std::vector<std::optional<uint32_t>> out;
+  h.weights(1, web, t0 + 5s, out);
+  EXPECT_EQ(out, (std::vector<std::optional<uint32_t>>{std::nullopt, 3u, 0u}));
+  EXPECT_EQ(h.service(1, web)->healthy_weight, 3u);
+  EXPECT_EQ(h.service(1, web), h.service(kWeb));
+  EXPECT_EQ(h.service("tcp 192.0.2.201:80"), nullptr);
+  EXPECT_EQ(h.service(cfg1.services[1]), nullptr);  // nocheck is gone
+  EXPECT_EQ(h.service(1, cfg1.services[1]), nullptr);
+  EXPECT_EQ(h.realserver(kWeb, "192.0.2.21:80"), nullptr);
+  EXPECT_EQ(h.realserver(0, 0, cfg1.services[0], cfg1.services[0].realservers[0]), nullptr);
+  // The old config's objects, at their old positions, find what stayed.
+  EXPECT_EQ(h.realserver(0, 1, cfg1.services[0], cfg1.services[0].realservers[1]),
+            h.realserver(1, 0, web, web.realservers[0]));
+  EXPECT_EQ(h.weight(2, 0, cfg1.services[2], cfg1.services[2].realservers[0], t0 + 5s),
+            std::nullopt);
+  // Verdicts by key land where the positions look.
+  h.set_health(kWeb, "192.0.2.22:80", true, "ok", t0 + 6s);
+  EXPECT_EQ(h.weight(1, 0, web, web.realservers[0], t0 + 6s), 2u);
+  // Back to the first config: web's .21 is new again, the index moves back.
+  h.configure(cfg1, t0 + 7s);
+  EXPECT_EQ(h.realserver(0, 0, cfg1.services[0], cfg1.services[0].realservers[0])->since, t0 + 7s);
+  EXPECT_EQ(h.realserver(0, 1, cfg1.services[0], cfg1.services[0].realservers[1])->state,
+            RsState::up);
+  EXPECT_EQ(h.realserver(1, 0, cfg1.services[1], cfg1.services[1].realservers[0])->admin,
+            AdminState::ready);  // nocheck came back new: its maint forgotten
+  EXPECT_EQ(h.service(2, cfg1.services[2]), h.service("tcp 192.0.2.202:80"));
+}
+
+// Identity is what the keys say: fwmark services by mark and family alone,
+// IPv6 realservers by address and port; duplicates (a hand-made config) share
+// the first one's state, as they did in a map by key.
+TEST(HealthState, IdentityIsTheKeyWithoutFormattingIt) {
+  config::Config cfg;
+  config::Check check;
+  check.name = "t";
+  config::Service fw;
+  fw.fwmark = 7;
+  fw.family = config::Family::inet6;
+  config::RealServer r6;
+  r6.address = boost::asio::ip::make_address("2001:db8::21");
+  r6.port = 80;
+  r6.weight = 5;
+  r6.check = check;
+  fw.realservers = {r6, r6};
+  cfg.services = {fw, fw};
+  cfg.services[1].realservers[0].weight = 9;
+  HealthState h;
+  h.configure(cfg, t0);
+  ASSERT_NE(h.service("fwmark 7 inet6"), nullptr);
+  ASSERT_NE(h.realserver("fwmark 7 inet6", "[2001:db8::21]:80"), nullptr);
+  config::Service same = fw;
+  same.protocol = config::Protocol::udp;  // not in a fwmark service's key
+  same.port = 53;
+  EXPECT_EQ(h.service(same), h.service("fwmark 7 inet6"));
+  config::Service v4 = fw;
+  v4.family = config::Family::inet;
+  EXPECT_EQ(h.service(v4), nullptr);
+  h.set_health("fwmark 7 inet6", "[2001:db8::21]:80", false, "refused", t0 + 1s);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& s = cfg.services[i];
+    for (std::size_t j = 0; j < 2; ++j) {
+      EXPECT_EQ(h.realserver(i, j, s, s.realservers[j]),
+                h.realserver("fwmark 7 inet6", "[2001:db8::21]:80"));
+      EXPECT_EQ(h.weight(i, j, s, s.realservers[j], t0 + 1s), std::nullopt);
+    }
+  }
+  config::RealServer other_port = r6;
+  other_port.port = 81;
+  EXPECT_EQ(h.realserver(fw, other_port), nullptr);
+  EXPECT_EQ(h.weight(1, 0, fw, other_port, t0 + 1s), 5u);
+}
+
 }  // namespace
 }  // namespace lvsd::checkers

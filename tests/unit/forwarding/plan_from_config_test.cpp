@@ -257,6 +257,66 @@ services:
   EXPECT_EQ(plan_from_config(no_sorry, always).dest_count(), 1u);
 }
 
+// service_weights answers per service with its position, and wins over
+// `weight`; disabled realservers' slots are never read.
+TEST(PlanFromConfig, ServiceWeightsHookByPosition) {
+  const auto cfg = load(R"(
+services:
+  - name: web
+    address: 192.0.2.1
+    port: 80
+    realservers:
+      - {address: 10.0.0.1, weight: 10}
+      - {address: 10.0.0.2, weight: 10}
+      - {address: 10.0.0.3, enabled: false}
+      - {address: 10.0.0.4, weight: 4}
+  - name: api
+    address: 192.0.2.1
+    port: 81
+    sorry_server: {address: 10.9.9.8}
+    realservers: [{address: 10.0.0.1}]
+  - name: dns
+    address: 192.0.2.1
+    port: 53
+    realservers: [{address: 10.0.0.5, weight: 3}]
+)");
+  const auto web = ServiceKey::inet(Protocol::tcp, make_address("192.0.2.1"), 80);
+  const auto api = ServiceKey::inet(Protocol::tcp, make_address("192.0.2.1"), 81);
+  const auto dns = ServiceKey::inet(Protocol::tcp, make_address("192.0.2.1"), 53);
+
+  std::vector<std::string> asked;
+  PlanInputs in;
+  in.weight = [](const config::Service&, const config::RealServer&) -> std::optional<uint32_t> {
+    ADD_FAILURE() << "weight asked while service_weights is set";
+    return std::nullopt;
+  };
+  in.sorry_mode = [](const config::Service& s) { return s.name == "api"; };
+  in.service_weights = [&](std::size_t i, const config::Service& s,
+                           std::vector<std::optional<uint32_t>>& out) {
+    asked.push_back(std::to_string(i) + "/" + s.name);
+    EXPECT_EQ(&s, &cfg.services.at(i));
+    EXPECT_EQ(out.size(), s.realservers.size());
+    for (std::size_t j = 0; j < s.realservers.size(); ++j)
+      out[j] = s.realservers[j].weight * 2;
+    if (s.name == "web") {
+      out[1] = std::nullopt;  // failed
+      out[2] = 99;            // disabled: never in the table
+    }
+  };
+  const ForwardingPlan p = plan_from_config(cfg, in);
+  // Never asked for a service in sorry mode.
+  EXPECT_EQ(asked, (std::vector<std::string>{"0/web", "2/dns"}));
+  EXPECT_EQ(p.services.at(web).dests,
+            (std::map<DestKey, RealServer>{
+                {{make_address("10.0.0.1"), 80}, rs("10.0.0.1", 80, 20, Method::nat)},
+                {{make_address("10.0.0.4"), 80}, rs("10.0.0.4", 80, 8, Method::nat)}}));
+  ASSERT_EQ(p.services.at(api).dests.size(), 1u);
+  EXPECT_EQ(p.services.at(api).dests.begin()->second.address, make_address("10.9.9.8"));
+  EXPECT_EQ(p.services.at(dns).dests,
+            (std::map<DestKey, RealServer>{
+                {{make_address("10.0.0.5"), 53}, rs("10.0.0.5", 53, 6, Method::nat)}}));
+}
+
 TEST(PlanFromConfig, Timeouts) {
   const auto cfg = load("forwarding: {timeouts: {tcp: 1h, tcp_fin: 30s, udp: 1m}}\n");
   EXPECT_EQ(timeouts_from_config(cfg.forwarding), (Timeouts{3600, 30, 60}));
