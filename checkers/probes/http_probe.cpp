@@ -19,6 +19,9 @@
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <strings.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <charconv>
 #include <limits>
@@ -297,27 +300,47 @@ class HttpAttempt final : public probe_io::ProbeAttempt {
       out_ += request_->headers_no_auth;
     }
     out_ += "\r\n";
-    socket_.async_connect(peer, [self = self()](const boost::system::error_code& ec) {
-      if (self->finished()) return;
-      if (ec) return self->fail("connect: " + text::error_text(ec));
-      asio::async_write(self->socket_, asio::buffer(self->out_),
-                        [self](const boost::system::error_code& ec, std::size_t) {
-                          if (self->finished()) return;
-                          if (ec) return self->fail("send: " + text::error_text(ec));
-                          self->read();
-                        });
-    });
+    // A non-blocking connect by hand, then the request as soon as the socket
+    // is writable: Asio's async_connect would add a poll() and a
+    // getsockopt(SO_ERROR) per check to learn what the send tells anyway
+    // (a connection that failed fails the send with the connect's error).
+    socket_.non_blocking(true, ec);
+    if (ec) return post_fail("socket: " + text::error_text(ec));
+    if (::connect(socket_.native_handle(), peer.data(), static_cast<socklen_t>(peer.size())) != 0 &&
+        errno != EINPROGRESS)
+      return post_fail("connect: " + text::error_text(boost::system::error_code(
+                                         errno, boost::system::system_category())));
+    socket_.async_wait(
+        tcp::socket::wait_write, [self = self()](const boost::system::error_code& ec) {
+          if (self->finished()) return;
+          if (ec) return self->fail("connect: " + text::error_text(ec));
+          asio::async_write(self->socket_, asio::buffer(self->out_),
+                            [self](const boost::system::error_code& ec, std::size_t) {
+                              if (self->finished()) return;
+                              // Nothing was sent before: an error here is the
+                              // connection's (refused, unreachable, reset).
+                              if (ec) return self->fail("connect: " + text::error_text(ec));
+                              self->read();
+                            });
+        });
   }
 
   void read() {
     parser_.emplace(check_->http.max_body);
     if (method_ == "HEAD") parser_->skip(true);  // no body follows (RFC 9110 §9.3.2)
     buffer_.clear();
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = self()](const boost::system::error_code& ec, std::size_t) {
-                       if (self->finished()) return;
-                       self->on_response(ec);
-                     });
+    // Wait for the answer before reading: a read straight after the send
+    // would almost always find nothing yet (one EAGAIN per check).
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = self()](const boost::system::error_code& ec) {
+                         if (self->finished()) return;
+                         if (ec) return self->fail("receive: " + text::error_text(ec));
+                         http::async_read(self->socket_, self->buffer_, *self->parser_,
+                                          [self](const boost::system::error_code& ec, std::size_t) {
+                                            if (self->finished()) return;
+                                            self->on_response(ec);
+                                          });
+                       });
   }
 
   void on_response(const boost::system::error_code& ec) {
