@@ -10,7 +10,8 @@
 #                   count backup->master transitions of the backup (spurious
 #                   takeovers); default 0 = skip. env STABILITY_IMPLS: which
 #                   of "lvsd keepalived" (default both); env CHECKS: HTTP checks
-#                   per second each lvsd director runs meanwhile (default 0)
+#                   per second each lvsd director runs meanwhile (default 0);
+#                   env HOGS: CPU hogs per director namespace (default 2)
 #
 # Per repetition: dir1 (priority 200) is master, dir2 (100) backup; the client
 # probes the VIP over UDP every 10 ms (vrrp_probe); dir1's daemon gets SIGKILL;
@@ -201,7 +202,7 @@ for ms in $INTERVALS; do
 done
 
 if ((STABILITY_S > 0)); then
-  echo "# stability: 10 ms adverts for ${STABILITY_S}s, two CPU hogs in each director namespace"
+  echo "# stability: 10 ms adverts for ${STABILITY_S}s, ${HOGS:-2} CPU hog(s) in each director namespace"
   if ((${CHECKS:-0} > 0)); then
     lab_start_http 1
     echo "# and ${CHECKS} HTTP checks per second in each lvsd director (to rs1's nginx)"
@@ -216,7 +217,7 @@ if ((STABILITY_S > 0)); then
     sleep 1
     hogs=()
     for d in dir1 dir2; do
-      for _ in 1 2; do
+      for ((h = 0; h < ${HOGS:-2}; h++)); do
         lab_bg "$d" /dev/null sh -c 'while :; do :; done'
         hogs+=("$LAB_LAST_PID")
       done
@@ -224,7 +225,12 @@ if ((STABILITY_S > 0)); then
     before=$(grep -c -i "to=master\|Entering MASTER STATE" "$LAB_DIR/$impl-dir2.log" || true)
     access=$LAB_DIR/nginx-rs1/logs/access.log
     served0=$( ((CHECK_LOAD > 0)) && wc -l <"$access" || echo 0)
+    read -r _ u0 n0 s0 i0 w0 q0 sq0 _ </proc/stat
     sleep "$STABILITY_S"
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 _ </proc/stat
+    busy=$(((u1 + n1 + s1 + q1 + sq1) - (u0 + n0 + s0 + q0 + sq0)))
+    idle=$(((i1 + w1) - (i0 + w0)))
+    echo "# $impl: the machine's CPUs were $((100 * busy / (busy + idle)))% busy over the run ($(nproc) CPUs)"
     after=$(grep -c -i "to=master\|Entering MASTER STATE" "$LAB_DIR/$impl-dir2.log" || true)
     if ((CHECK_LOAD > 0)); then
       served1=$(wc -l <"$access")
@@ -237,7 +243,7 @@ if ((STABILITY_S > 0)); then
         echo "# $impl $d: [check attempts, checkers not up] = $ctl"
       done
     fi
-    lab_kill "${hogs[@]}" || true
+    ((${#hogs[@]} == 0)) || lab_kill "${hogs[@]}" || true
     stop dir1 TERM
     stop dir2 TERM
     echo "stability $impl: backup took over $((after - before)) times in ${STABILITY_S}s"
