@@ -11,7 +11,10 @@
 #                   takeovers); default 0 = skip. env STABILITY_IMPLS: which
 #                   of "lvsd keepalived" (default both); env CHECKS: HTTP checks
 #                   per second each lvsd director runs meanwhile (default 0);
-#                   env HOGS: CPU hogs per director namespace (default 2)
+#                   env HOGS: CPU hogs per director namespace (default 2),
+#                   HOG_NICE: their nice value (default 0; 19 keeps both
+#                   cores busy while leaving the checkers and the realserver
+#                   what they need)
 #
 # Per repetition: dir1 (priority 200) is master, dir2 (100) backup; the client
 # probes the VIP over UDP every 10 ms (vrrp_probe); dir1's daemon gets SIGKILL;
@@ -202,7 +205,7 @@ for ms in $INTERVALS; do
 done
 
 if ((STABILITY_S > 0)); then
-  echo "# stability: 10 ms adverts for ${STABILITY_S}s, ${HOGS:-2} CPU hog(s) in each director namespace"
+  echo "# stability: 10 ms adverts for ${STABILITY_S}s, ${HOGS:-2} CPU hog(s) at nice ${HOG_NICE:-0} in each director namespace"
   if ((${CHECKS:-0} > 0)); then
     lab_start_http 1
     echo "# and ${CHECKS} HTTP checks per second in each lvsd director (to rs1's nginx)"
@@ -218,7 +221,7 @@ if ((STABILITY_S > 0)); then
     hogs=()
     for d in dir1 dir2; do
       for ((h = 0; h < ${HOGS:-2}; h++)); do
-        lab_bg "$d" /dev/null sh -c 'while :; do :; done'
+        lab_bg "$d" /dev/null nice -n "${HOG_NICE:-0}" sh -c 'while :; do :; done'
         hogs+=("$LAB_LAST_PID")
       done
     done
