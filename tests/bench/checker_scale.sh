@@ -48,6 +48,7 @@ BASE_PORT=${BASE_PORT:-20000}
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 POLL=${POLL:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tests/bench/lib/scale_services.sh"
 BUILD=${BUILD:-$ROOT/build}
 LVSD=$BUILD/daemon/lvsd
 LVSCTL=$BUILD/daemon/lvsctl
@@ -147,21 +148,7 @@ SOCK=$TMP/lvsd.sock
   echo "  backend: auto"
   echo "checks:"
   echo "  - {name: healthz, type: http, path: /healthz, status: [200-299], interval: 1s, timeout: 1s, rise: 2, fall: 3}"
-  echo "services:"
-  for ((i = 0; i < N; i++)); do
-    if (( i % PER_SERVICE == 0 )); then
-      s=$((i / PER_SERVICE))
-      echo "  - name: svc$s"
-      echo "    address: 198.51.$((s / 250)).$((s % 250 + 1))"
-      echo "    port: 80"
-      echo "    protocol: tcp"
-      echo "    scheduler: wlc"
-      echo "    method: nat"
-      echo "    check: healthz"
-      echo "    realservers:"
-    fi
-    echo "      - {address: 127.0.0.1, port: $((BASE_PORT + i))}"
-  done
+  scale_services "$N" "$BASE_PORT" "$PER_SERVICE" healthz
 } >"$TMP/lvsd.yaml"
 
 HSOCK=$TMP/haproxy.sock

@@ -38,6 +38,7 @@ REPEAT=${REPEAT:-7}
 BASE_PORT=${BASE_PORT:-20000}
 VERBOSE=${VERBOSE:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tests/bench/lib/scale_services.sh"
 BUILD=${BUILD:-$ROOT/build}
 LVSD=$BUILD/daemon/lvsd
 LVSCTL=$BUILD/daemon/lvsctl
@@ -73,7 +74,7 @@ ctl() { "$LVSCTL" -s "$SOCK" -t 60 "$@"; }
 fwd() { ctl --json forwarding | jq -c '.data // .'; }
 
 write_config() { # write_config N WEIGHT_OF_LAST
-  local n=$1 w=$2 i s
+  local n=$1 w=$2
   {
     echo "global:"
     echo "  status_socket: {path: $SOCK}"
@@ -81,24 +82,7 @@ write_config() { # write_config N WEIGHT_OF_LAST
     echo "forwarding:"
     echo "  backend: userspace"
     echo "  reconcile_interval: 1d"
-    echo "services:"
-    for ((i = 0; i < n; i++)); do
-      if ((i % PER_SERVICE == 0)); then
-        s=$((i / PER_SERVICE))
-        echo "  - name: svc$s"
-        echo "    address: 198.51.$((s / 250)).$((s % 250 + 1))"
-        echo "    port: 80"
-        echo "    protocol: tcp"
-        echo "    scheduler: wlc"
-        echo "    method: nat"
-        echo "    realservers:"
-      fi
-      if ((i == n - 1)); then
-        echo "      - {address: 127.0.0.1, port: $((BASE_PORT + i)), weight: $w}"
-      else
-        echo "      - {address: 127.0.0.1, port: $((BASE_PORT + i))}"
-      fi
-    done
+    scale_services "$n" "$BASE_PORT" "$PER_SERVICE" "" "$w"
   } >"$CONFIG.tmp"
   mv "$CONFIG.tmp" "$CONFIG"
 }
