@@ -297,16 +297,21 @@ class OwnTableBackend : public FlakyBackend {
   uint64_t generation = 0;
 };
 
+// Hands out an OwnTableBackend, seen by the test as `own` and as `fake`.
+BackendFactory own_table_factory(const fwd::ForwardingPlan& initial, OwnTableBackend*& own,
+                                 FlakyBackend*& fake) {
+  return [&initial, &own, &fake](config::ForwardingBackend, const config::Config&)
+             -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
+    auto b = std::make_unique<OwnTableBackend>(initial);
+    own = b.get();
+    fake = b.get();
+    return b;
+  };
+}
+
 TEST_F(ForwardingModuleTest, AnUnchangedTableIsNotReadBack) {
   OwnTableBackend* own = nullptr;
-  auto m = make(
-      [&](config::ForwardingBackend,
-          const config::Config&) -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
-        auto b = std::make_unique<OwnTableBackend>(initial_);
-        own = b.get();
-        fake_ = b.get();
-        return b;
-      });
+  auto m = make(own_table_factory(initial_, own, fake_));
   const auto cfg = load(kBase);
   m->start(cfg);
   ASSERT_NE(own, nullptr);
@@ -336,14 +341,7 @@ TEST_F(ForwardingModuleTest, AnUnchangedTableIsNotReadBack) {
 
 TEST_F(ForwardingModuleTest, ATableChangedByAnotherWriterIsReadBackAndRepaired) {
   OwnTableBackend* own = nullptr;
-  auto m = make(
-      [&](config::ForwardingBackend,
-          const config::Config&) -> std::variant<std::unique_ptr<fwd::Backend>, BackendOpenError> {
-        auto b = std::make_unique<OwnTableBackend>(initial_);
-        own = b.get();
-        fake_ = b.get();
-        return b;
-      });
+  auto m = make(own_table_factory(initial_, own, fake_));
   const auto cfg = load(kBase);
   m->start(cfg);
   ASSERT_NE(own, nullptr);
