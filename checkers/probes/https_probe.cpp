@@ -31,18 +31,17 @@ int ssl_ex_index() {
   return index;
 }
 
-class CurlHttpProbe final : public Probe {
+class CurlHttpsProbe final : public Probe {
  public:
-  CurlHttpProbe(asio::io_context& io, const config::Check& check, const ProbeTarget& target)
+  CurlHttpsProbe(asio::io_context& io, const config::Check& check, const ProbeTarget& target)
       : io_(io), multi_(CurlMulti::of(io)), check_(check), target_(target) {
     body_regex_ = http_common::compile_body_regex(check_.http);
-    https_ = check_.type == config::CheckType::https;
     easy_ = curl_easy_init();
     if (!easy_) throw std::runtime_error("curl_easy_init failed");
     configure();
   }
 
-  ~CurlHttpProbe() override {
+  ~CurlHttpsProbe() override {
     cancel();
     curl_easy_cleanup(easy_);
     if (headers_) curl_slist_free_all(headers_);
@@ -79,12 +78,12 @@ class CurlHttpProbe final : public Probe {
  private:
   void configure() {
     const auto& h = check_.http;
-    // The name in the URL: what SNI and certificate checks use (https), and
-    // the default Host.
-    std::string name = https_ && !check_.tls.sni.empty() ? check_.tls.sni : h.host;
+    // The name in the URL: what SNI and certificate checks use, and the
+    // default Host.
+    std::string name = !check_.tls.sni.empty() ? check_.tls.sni : h.host;
     std::string ip = http_common::ip_literal(target_.address);
-    url_ = fmt::format("{}://{}:{}{}{}", https_ ? "https" : "http", name.empty() ? ip : name,
-                       target_.port, h.path.starts_with('/') ? "" : "/", h.path);
+    url_ = fmt::format("https://{}:{}{}{}", name.empty() ? ip : name, target_.port,
+                       h.path.starts_with('/') ? "" : "/", h.path);
     if (!name.empty()) {
       // Any host, any port -> the target address, same port: redirects stay
       // on this realserver too.
@@ -93,7 +92,7 @@ class CurlHttpProbe final : public Probe {
     }
     if (!http_common::has_header(h, "host")) {
       headers_ = curl_slist_append(
-          headers_, ("Host: " + http_common::default_host(check_, target_, https_)).c_str());
+          headers_, ("Host: " + http_common::default_host(check_, target_, true)).c_str());
     }
     for (const auto& [k, v] : h.headers)
       headers_ = curl_slist_append(headers_, (v.empty() ? k + ";" : k + ": " + v).c_str());
@@ -126,25 +125,23 @@ class CurlHttpProbe final : public Probe {
       curl_easy_setopt(e, CURLOPT_USERNAME, h.username.c_str());
       curl_easy_setopt(e, CURLOPT_PASSWORD, h.password.c_str());
     }
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlHttpProbe::write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlHttpsProbe::write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &CurlHttpProbe::sockopt_cb);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &CurlHttpsProbe::sockopt_cb);
     curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, this);
 
-    if (https_) {
-      const auto& t = check_.tls;
-      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t.verify_peer ? 1L : 0L);
-      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t.verify_peer ? 2L : 0L);
-      if (!t.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t.ca_file.c_str());
-      if (!t.client_cert.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, t.client_cert.c_str());
-      if (!t.client_key.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, t.client_key.c_str());
-      curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &CurlHttpProbe::ssl_ctx_cb);
-      curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
-    }
+    const auto& t = check_.tls;
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t.verify_peer ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t.verify_peer ? 2L : 0L);
+    if (!t.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t.ca_file.c_str());
+    if (!t.client_cert.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, t.client_cert.c_str());
+    if (!t.client_key.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, t.client_key.c_str());
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &CurlHttpsProbe::ssl_ctx_cb);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
   }
 
   static size_t write_cb(char* data, size_t size, size_t n, void* userp) {
-    auto* self = static_cast<CurlHttpProbe*>(userp);
+    auto* self = static_cast<CurlHttpsProbe*>(userp);
     size_t len = size * n;
     size_t room = self->check_.http.max_body -
                   std::min<size_t>(self->body_.size(), self->check_.http.max_body);
@@ -159,7 +156,7 @@ class CurlHttpProbe final : public Probe {
   }
 
   static int sockopt_cb(void* clientp, curl_socket_t fd, curlsocktype purpose) {
-    auto* self = static_cast<CurlHttpProbe*>(clientp);
+    auto* self = static_cast<CurlHttpsProbe*>(clientp);
     if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKOPT_OK;
     self->socket_error_ = probe_io::prepare_socket(fd, self->check_, self->target_.address);
     return self->socket_error_.empty() ? CURL_SOCKOPT_OK : CURL_SOCKOPT_ERROR;
@@ -171,7 +168,7 @@ class CurlHttpProbe final : public Probe {
     SSL_CTX_set_info_callback(ctx, [](const SSL* ssl, int where, int) {
       if (!(where & SSL_CB_HANDSHAKE_DONE)) return;
       auto* self =
-          static_cast<CurlHttpProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ex_index()));
+          static_cast<CurlHttpsProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ex_index()));
       X509* cert = SSL_get0_peer_certificate(ssl);
       int days = 0, secs = 0;
       if (self && cert && ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert)))
@@ -210,7 +207,6 @@ class CurlHttpProbe final : public Probe {
   CurlMulti& multi_;
   config::Check check_;
   ProbeTarget target_;
-  bool https_ = false;
   std::optional<std::regex> body_regex_;
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
@@ -234,7 +230,7 @@ class CurlHttpProbe final : public Probe {
 
 std::unique_ptr<Probe> make_https_probe(asio::io_context& io, const config::Check& check,
                                         const ProbeTarget& target) {
-  return std::make_unique<CurlHttpProbe>(io, check, target);
+  return std::make_unique<CurlHttpsProbe>(io, check, target);
 }
 
 }  // namespace lvsd::checkers

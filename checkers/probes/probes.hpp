@@ -15,8 +15,7 @@ std::unique_ptr<Probe> make_tcp_probe(boost::asio::io_context&, const config::Ch
 // http: HTTP/1.1 on Asio, responses parsed by Boost.Beast.
 std::unique_ptr<Probe> make_http_probe(boost::asio::io_context&, const config::Check&,
                                        const ProbeTarget&);
-// https: libcurl multi driven by Asio socket events. (It speaks the scheme of
-// the check's type; the factory uses it for https.)
+// https: libcurl multi driven by Asio socket events.
 std::unique_ptr<Probe> make_https_probe(boost::asio::io_context&, const config::Check&,
                                         const ProbeTarget&);
 // ssl: TLS handshake with Asio + OpenSSL, certificate checks, expiry warning.
